@@ -1,0 +1,111 @@
+/**
+ * Kernel IR -> JavaScript source. Each instruction is one `const`, each loop a `for` nest; the
+ * output loop stores one element per innermost iteration. Contractions take the blocked path
+ * of `matmul.ts` instead.
+ * @module
+ */
+import type { DType } from "../../dtype.ts";
+import { type Instr, type KernelIR, liveSet, type Loop, type Scope } from "../../ir/kernel.ts";
+import { prim } from "../../ir/primitive.ts";
+
+/** A literal for a constant of dtype `d`. */
+export function literal(v: number, d: DType): string {
+  if (d === "float32") v = Math.fround(v);
+  if (Object.is(v, -0)) return "-0";
+  if (v === Infinity) return "Infinity";
+  if (v === -Infinity) return "-Infinity";
+  return String(v);
+}
+
+/** Renders instruction `i` as an expression over already-defined names. */
+export function expr(i: Instr, name: (i: Instr) => string): string {
+  if (i.op === "load") return `in${i.arg}[${name(i.args[0])}]`;
+  return prim(i.op).js!(i.args.map(name), i.dtype, i.args[0]?.dtype ?? i.dtype, i.arg);
+}
+
+/** Shared rendering state for one kernel. */
+export class JsEmitter {
+  readonly lines: string[] = [];
+  readonly live: Set<Instr | Loop>;
+  /** Names substituted for instructions (e.g. a contraction's accumulator). */
+  readonly alias = new Map<Instr, string>();
+
+  constructor(readonly ir: KernelIR) {
+    this.live = liveSet(ir);
+  }
+
+  name = (i: Instr): string => {
+    const a = this.alias.get(i);
+    if (a) return a;
+    return i.op === "const" ? literal(i.arg as number, i.dtype) : `v${i.id}`;
+  };
+
+  emitInstr(i: Instr, pad: string): void {
+    if (!this.live.has(i) || i.op === "const" || i.op === "var" || i.op === "reduce") return;
+    if (this.alias.has(i)) return;
+    this.lines.push(`${pad}const v${i.id} = ${expr(i, this.name)};`);
+  }
+
+  /** Emits the items of `s`, calling `onLoop` for nested loops. */
+  emitScope(s: Scope, pad: string, onLoop: (l: Loop, pad: string) => void): void {
+    for (const it of s.items) {
+      if ("kind" in it) {
+        if (it === this.ir.out || this.live.has(it)) onLoop(it, pad);
+      } else this.emitInstr(it, pad);
+    }
+  }
+
+  /** Opens `for` loops over the loop's non-constant variables; returns the inner indent. */
+  openFor(l: Loop, pad: string): string {
+    l.vars.forEach((v, k) => {
+      if (v.op !== "var") return;
+      this.lines.push(`${pad}for (let v${v.id} = 0; v${v.id} < ${l.sizes[k]}; v${v.id}++) {`);
+      pad += "  ";
+    });
+    return pad;
+  }
+
+  closeFor(l: Loop, pad: string): void {
+    let p = pad;
+    for (const v of l.vars) {
+      if (v.op !== "var") continue;
+      p = p.slice(2);
+      this.lines.push(`${p}}`);
+    }
+  }
+
+  /** A reduction loop with a scalar accumulator. */
+  emitReduce = (l: Loop, pad: string): void => {
+    const acc = `v${l.result!.id}`;
+    const p = prim(l.reduceOp!);
+    this.lines.push(
+      `${pad}let ${acc} = ${literal(p.identity!(l.result!.dtype), l.result!.dtype)};`,
+    );
+    const inner = this.openFor(l, pad);
+    this.emitScope(l.body, inner, this.emitReduce);
+    this.lines.push(
+      `${inner}${acc} = ${p.js!([acc, this.name(l.value!)], l.result!.dtype, l.result!.dtype, 0)};`,
+    );
+    this.closeFor(l, inner);
+  };
+}
+
+/** Generic rendering: nested loops over the output, reductions as inner loops. */
+export function renderGeneric(ir: KernelIR): string {
+  const e = new JsEmitter(ir);
+  e.lines.push("let oi = 0;");
+  e.emitScope(ir.root, "", (l, pad) => {
+    if (l !== ir.out) return e.emitReduce(l, pad);
+    const inner = e.openFor(l, pad);
+    e.emitScope(l.body, inner, e.emitReduce);
+    e.lines.push(`${inner}out[oi++] = ${e.name(ir.value)};`);
+    e.closeFor(l, inner);
+  });
+  return e.lines.join("\n");
+}
+
+/** Wraps a kernel body into the function source the backend compiles. */
+export function wrap(ir: KernelIR, body: string): string {
+  const ins = ir.inputs.map((_, i) => `in${i} = ins[${i}]`).join(", ");
+  return `${ins ? `const ${ins};\n` : ""}${body}`;
+}

@@ -1,0 +1,118 @@
+/**
+ * The CPU backend: typed-array buffers with a size-keyed pool, kernels compiled to JavaScript
+ * with `new Function` and cached by source.
+ * @module
+ */
+import { allocArray, type DType, itemsize, type TypedArray } from "../../dtype.ts";
+import type { KernelIR } from "../../ir/kernel.ts";
+import type { BufferHandle } from "../../ir/node.ts";
+import type { Backend, CompiledKernel, Launch, MemoryStats } from "../backend.ts";
+import { registerBackend } from "../backend.ts";
+import { renderGeneric, wrap } from "./codegen.ts";
+import { renderContraction } from "./matmul.ts";
+import { H } from "./runtime.ts";
+
+type KernelFn = (out: TypedArray, ins: TypedArray[], h: typeof H) => void;
+
+/** A CPU buffer: a typed array plus pool bookkeeping. */
+export class CpuBuffer implements BufferHandle {
+  readonly device = "cpu";
+  released = false;
+  constructor(
+    readonly dtype: DType,
+    readonly size: number,
+    readonly data: TypedArray,
+    private owner: CpuBackend,
+  ) {}
+  /** Returns the memory to the pool. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.owner.recycle(this);
+  }
+}
+
+class CpuKernel implements CompiledKernel {
+  constructor(readonly source: string, readonly fn: KernelFn) {}
+}
+
+const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** JavaScript CPU backend. */
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  readonly synchronous = true;
+  private pool = new Map<string, TypedArray[]>();
+  private pooledBytes = 0;
+  private live = 0;
+  private liveBytes = 0;
+  private cache = new Map<string, CpuKernel>();
+
+  alloc(dtype: DType, size: number): CpuBuffer {
+    const key = `${dtype}:${size}`;
+    const reused = this.pool.get(key)?.pop();
+    if (reused) this.pooledBytes -= size * itemsize(dtype);
+    const data = reused ?? allocArray(dtype, size);
+    this.live++;
+    this.liveBytes += size * itemsize(dtype);
+    return new CpuBuffer(dtype, size, data, this);
+  }
+
+  /** Internal: a released buffer's memory goes back to the pool. */
+  recycle(b: CpuBuffer): void {
+    this.live--;
+    const bytes = b.size * itemsize(b.dtype);
+    this.liveBytes -= bytes;
+    if (this.pooledBytes + bytes > POOL_LIMIT_BYTES) return;
+    const key = `${b.dtype}:${b.size}`;
+    let list = this.pool.get(key);
+    if (!list) this.pool.set(key, list = []);
+    list.push(b.data);
+    this.pooledBytes += bytes;
+  }
+
+  upload(dtype: DType, data: TypedArray): CpuBuffer {
+    const b = this.alloc(dtype, data.length);
+    b.data.set(data);
+    return b;
+  }
+
+  read(buf: BufferHandle): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buf));
+  }
+
+  readSync(buf: BufferHandle): TypedArray {
+    const b = buf as CpuBuffer;
+    if (b.released) throw new Error("read: buffer was disposed");
+    return b.data.slice();
+  }
+
+  compile(ir: KernelIR): CpuKernel {
+    const source = wrap(ir, renderContraction(ir) ?? renderGeneric(ir));
+    let k = this.cache.get(source);
+    if (!k) {
+      k = new CpuKernel(source, new Function("out", "ins", "H", source) as KernelFn);
+      this.cache.set(source, k);
+    }
+    return k;
+  }
+
+  execute(launches: readonly Launch[]): void {
+    for (const l of launches) {
+      const out = (l.output as CpuBuffer).data;
+      const ins = l.inputs.map((b) => (b as CpuBuffer).data);
+      (l.kernel as CpuKernel).fn(out, ins, H);
+    }
+  }
+
+  memoryStats(): MemoryStats {
+    return { buffers: this.live, bytes: this.liveBytes };
+  }
+
+  /** Number of distinct compiled kernels. */
+  get compiledCount(): number {
+    return this.cache.size;
+  }
+}
+
+registerBackend("cpu", () => new CpuBackend());

@@ -1,0 +1,117 @@
+/**
+ * Movement primitives: free views. Each maps an output index to a source index inside the
+ * consuming kernel, so chains of them never copy data.
+ * @module
+ */
+import { contiguousStrides } from "../shape.ts";
+import type { Instr, KernelBuilder } from "./kernel.ts";
+import type { Node } from "./node.ts";
+import { type Primitive, register } from "./primitive.ts";
+
+/** `pad` argument: `[before, after]` per axis and the fill value. */
+export interface PadArg {
+  readonly pads: readonly (readonly [number, number])[];
+  readonly value: number;
+}
+
+const srcShape = (n: Node) => n.src[0].shape;
+
+/** Reshape: row-major re-interpretation; the index algebra collapses split/merged axes. */
+export const RESHAPE: Primitive = {
+  name: "reshape",
+  kind: "movement",
+  shape: (_s, arg) => [...(arg as number[])],
+  index(b: KernelBuilder, idx: Instr[], node: Node) {
+    const outStrides = contiguousStrides(node.shape);
+    let flat: Instr = b.const(0);
+    idx.forEach((v, i) => flat = b.add(flat, b.mul(v, outStrides[i])));
+    const ss = srcShape(node);
+    const st = contiguousStrides(ss);
+    return {
+      idx: ss.map((n, j) => n === 1 ? b.const(0) : b.mod(b.idiv(flat, st[j]), n)),
+    };
+  },
+};
+
+/** Permute (transpose): `arg[i]` is the source axis of output axis `i`. */
+export const PERMUTE: Primitive = {
+  name: "permute",
+  kind: "movement",
+  shape: ([s], arg) => (arg as number[]).map((p) => s[p]),
+  index(_b, idx, node) {
+    const perm = node.arg as number[];
+    const out = new Array<Instr>(idx.length);
+    perm.forEach((p, i) => out[p] = idx[i]);
+    return { idx: out };
+  },
+};
+
+/** Expand (broadcast) size-1 axes to the target shape of the same rank. */
+export const EXPAND: Primitive = {
+  name: "expand",
+  kind: "movement",
+  shape: (_s, arg) => [...(arg as number[])],
+  index(b, idx, node) {
+    const ss = srcShape(node);
+    return { idx: idx.map((v, i) => ss[i] === 1 ? b.const(0) : v) };
+  },
+};
+
+/** Pad each axis by `[before, after]` with a constant. */
+export const PAD: Primitive = {
+  name: "pad",
+  kind: "movement",
+  shape: ([s], arg) => s.map((d, i) => d + (arg as PadArg).pads[i][0] + (arg as PadArg).pads[i][1]),
+  index(b, idx, node) {
+    const { pads } = node.arg as PadArg;
+    const ss = srcShape(node);
+    let valid: Instr | undefined;
+    const out = idx.map((v, i) => {
+      const [lo, hi] = pads[i];
+      if (lo === 0 && hi === 0) return v;
+      const shifted = b.addc(v, -lo);
+      const ok = b.op(
+        "logicalAnd",
+        [
+          b.op("lessEqual", [b.const(0), shifted], "bool"),
+          b.op("less", [shifted, b.const(ss[i])], "bool"),
+        ],
+        "bool",
+      );
+      valid = valid ? b.op("logicalAnd", [valid, ok], "bool") : ok;
+      // Clamp so the (discarded) read stays in bounds on every backend.
+      return b.op(
+        "minimum",
+        [b.op("maximum", [shifted, b.const(0)], "int32"), b.const(ss[i] - 1)],
+        "int32",
+      );
+    });
+    return { idx: out, valid };
+  },
+};
+
+/** Strided slice: `[start, stop, step]` per axis, step > 0. */
+export const SHRINK: Primitive = {
+  name: "shrink",
+  kind: "movement",
+  shape: (_s, arg) =>
+    (arg as [number, number, number][]).map(([a, z, st]) => Math.max(0, Math.ceil((z - a) / st))),
+  index(b, idx, node) {
+    const arg = node.arg as [number, number, number][];
+    return { idx: idx.map((v, i) => b.addc(b.mul(v, arg[i][2]), arg[i][0])) };
+  },
+};
+
+/** Reverse the axes whose flag is set. */
+export const FLIP: Primitive = {
+  name: "flip",
+  kind: "movement",
+  index(b, idx, node) {
+    const flags = node.arg as boolean[];
+    return {
+      idx: idx.map((v, i) => flags[i] ? b.op("sub", [b.const(node.shape[i] - 1), v], "int32") : v),
+    };
+  },
+};
+
+register(RESHAPE, PERMUTE, EXPAND, PAD, SHRINK, FLIP);

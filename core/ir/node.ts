@@ -1,0 +1,46 @@
+/** Expression-graph nodes: what a Tensor handle points at. @module */
+import type { DType } from "../dtype.ts";
+
+/** A device buffer, as a backend hands it out. */
+export interface BufferHandle {
+  readonly device: string;
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+}
+
+let nextId = 0;
+
+/**
+ * A node `{op, src, arg, shape, dtype, device}` of the lazy expression graph. Realizing a node
+ * turns it into a `buffer` node in place (dropping its sources), so graphs never grow without
+ * bound across training steps and realized values are never recomputed.
+ */
+export class Node {
+  /** Unique, increasing: a topological tiebreak and a cache key. */
+  readonly id: number = nextId++;
+  /** The device buffer once realized. */
+  buffer: BufferHandle | null = null;
+
+  constructor(
+    public op: string,
+    public src: Node[],
+    public arg: unknown,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly device: string,
+  ) {}
+
+  /** Whether this node holds data. */
+  get realized(): boolean {
+    return this.op === "buffer";
+  }
+
+  /** Replaces the computation by its result. */
+  setBuffer(buf: BufferHandle): void {
+    this.op = "buffer";
+    this.src = [];
+    this.arg = undefined;
+    this.buffer = buf;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The primitive record: every rule of one primitive in one place.
+ *
+ * Shape/dtype inference, how it renders inside a kernel (per backend), and, for movement ops,
+ * how output indices map to source indices. The transform issues add `vjp`, `jvp` and `batch`
+ * to these same records.
+ * @module
+ */
+import type { DType } from "../dtype.ts";
+import type { Instr, KernelBuilder } from "./kernel.ts";
+import type { Node } from "./node.ts";
+
+/** What a primitive is, which decides how the scheduler treats it. */
+export type PrimKind = "source" | "elementwise" | "reduce" | "movement" | "gather";
+
+/** Renders one scalar operation as a backend expression. */
+export type Render = (args: string[], dtype: DType, inDtype: DType, arg: unknown) => string;
+
+/** Maps output indices of a movement op to source indices (plus a validity mask for pad). */
+export type IndexRule = (
+  b: KernelBuilder,
+  idx: Instr[],
+  node: Node,
+) => { idx: Instr[]; valid?: Instr };
+
+/** A primitive's rules. */
+export interface Primitive {
+  readonly name: string;
+  readonly kind: PrimKind;
+  /** Number of sources (elementwise). */
+  readonly arity?: number;
+  /** Output dtype from source dtypes (default: the first source's). */
+  readonly dtype?: (src: readonly DType[], arg: unknown) => DType;
+  /** Output shape from source shapes (default: the first source's). */
+  readonly shape?: (src: readonly (readonly number[])[], arg: unknown) => number[];
+  /** JavaScript rendering (CPU backend). */
+  readonly js?: Render;
+  /** Movement ops: index mapping. */
+  readonly index?: IndexRule;
+  /** Reductions: the identity element for a dtype. */
+  readonly identity?: (d: DType) => number;
+}
+
+const registry = new Map<string, Primitive>();
+
+/** Adds primitive records to the registry. */
+export function register(...prims: Primitive[]): void {
+  for (const p of prims) {
+    if (registry.has(p.name)) throw new Error(`primitive ${p.name} registered twice`);
+    registry.set(p.name, p);
+  }
+}
+
+/** Looks up a primitive record. */
+export function prim(name: string): Primitive {
+  const p = registry.get(name);
+  if (!p) throw new Error(`internal: unknown primitive ${name}`);
+  return p;
+}
+
+/** All registered primitives. */
+export function allPrims(): Primitive[] {
+  return [...registry.values()];
+}

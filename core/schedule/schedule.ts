@@ -1,0 +1,122 @@
+/**
+ * The scheduler: which nodes become kernel outputs (materialized), in what order.
+ *
+ * Fusion rules (each kernel computes one output node, everything else inside is inlined):
+ * 1. Requested tensors are kernel outputs; realized nodes are plain loads.
+ * 2. Elementwise ops and movement ops fuse into their consumer (movement ops are index
+ *    arithmetic, never copies); cheap elementwise work shared by several kernels is recomputed.
+ * 3. A reduction fuses into its consumer as long as no broadcast (`expand`) lies between them:
+ *    its elementwise producers become the loop body and its elementwise consumers its
+ *    epilogue (`relu(matmul(a, w) + b)` is one kernel).
+ * 4. Broadcasting a computed value would recompute it per broadcast element, so any non-leaf
+ *    node reached through an expanding `expand` (or read by a gather) is materialized:
+ *    softmax's row max and row sum, a hidden layer feeding the next matmul.
+ * 5. A reduction consumed by several kernels is materialized once.
+ * @module
+ */
+import type { Node } from "../ir/node.ts";
+import { prim } from "../ir/primitive.ts";
+import type { KernelIR } from "../ir/kernel.ts";
+import { lower } from "./lower.ts";
+import { fmt } from "../shape.ts";
+
+/** One kernel of a schedule. */
+export interface ScheduledKernel {
+  /** The node this kernel computes. */
+  readonly output: Node;
+  /** Nodes read from memory, one per input slot. */
+  readonly inputs: readonly Node[];
+  readonly ir: KernelIR;
+  /** A one-line summary. */
+  toString(): string;
+}
+
+/** Whether a subgraph is free to recompute anywhere (constants and iota through views). */
+function isLeafish(n: Node): boolean {
+  const k = prim(n.op).kind;
+  if (k === "source") return n.op !== "buffer";
+  if (k === "movement" || n.op === "cast") return isLeafish(n.src[0]);
+  return false;
+}
+
+function broadcasts(n: Node): boolean {
+  return n.op === "expand" && n.src[0].shape.some((d, i) => d !== n.shape[i]);
+}
+
+/** Chooses kernel roots and returns kernels in dependency order. */
+export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
+  const roots = new Set<Node>(targets.filter((t) => !t.realized));
+  for (;;) {
+    const owners = new Map<Node, Set<Node>>();
+    const before = roots.size;
+    for (const r of [...roots]) {
+      const seen = new Set<string>();
+      const visit = (n: Node, bcast: boolean) => {
+        if (n.realized || (n !== r && roots.has(n))) return;
+        const key = `${n.id}:${bcast}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        const kind = prim(n.op).kind;
+        if (bcast && n !== r && kind !== "movement" && kind !== "source" && !isLeafish(n)) {
+          roots.add(n);
+          return;
+        }
+        if (kind === "reduce") {
+          if (!owners.has(n)) owners.set(n, new Set());
+          owners.get(n)!.add(r);
+          visit(n.src[0], false);
+        } else if (kind === "gather") {
+          visit(n.src[0], true);
+          visit(n.src[1], bcast);
+        } else {
+          const b2 = bcast || broadcasts(n);
+          for (const s of n.src) visit(s, b2);
+        }
+      };
+      visit(r, false);
+    }
+    for (const [n, o] of owners) if (o.size > 1) roots.add(n);
+    if (roots.size === before) break;
+  }
+
+  // Order: a kernel after every kernel whose output it loads.
+  const order: Node[] = [];
+  const done = new Set<Node>();
+  const lowered = new Map<Node, ReturnType<typeof lower>>();
+  const isBoundary = (n: Node) => roots.has(n);
+  const place = (r: Node) => {
+    if (done.has(r)) return;
+    done.add(r);
+    const l = lower(r, isBoundary);
+    lowered.set(r, l);
+    for (const i of l.inputs) if (roots.has(i) && !i.realized) place(i);
+    order.push(r);
+  };
+  for (const r of [...roots].sort((a, b) => a.id - b.id)) place(r);
+  return order.map((r, i) => {
+    const l = lowered.get(r)!;
+    return {
+      output: r,
+      inputs: l.inputs,
+      ir: l.ir,
+      toString: () =>
+        `kernel ${i}: ${describe(r)} -> ${r.dtype}${fmt(r.shape)} reads ${
+          l.inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
+        }`,
+    };
+  });
+}
+
+function describe(n: Node): string {
+  const ops: string[] = [];
+  const seen = new Set<Node>();
+  const walk = (x: Node, depth: number) => {
+    if (seen.has(x) || x.realized || depth > 64) return;
+    seen.add(x);
+    for (const s of x.src) walk(s, depth + 1);
+    if (prim(x.op).kind !== "movement" && x.op !== "const") ops.push(x.op);
+  };
+  walk(n, 0);
+  const uniq = [...new Set(ops)];
+  return uniq.length > 8 ? `${uniq.slice(0, 8).join(",")},…` : uniq.join(",");
+}

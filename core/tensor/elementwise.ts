@@ -1,0 +1,157 @@
+/**
+ * Elementwise ops. Binary ops broadcast (numpy rules) and promote (see `dtype.ts`); math that
+ * only makes sense on reals (`exp`, `div`, …) computes int/bool inputs in `float32`.
+ * @module
+ */
+import { type DType, isFloat } from "../dtype.ts";
+import { makeNode } from "../ir/graph.ts";
+import { align, asTensor, broadcastNode, castNode, type TensorLike, wrap } from "./convert.ts";
+import { makeLeaf } from "../ir/graph.ts";
+import { broadcastShapes } from "../shape.ts";
+import type { Tensor } from "./tensor.ts";
+
+const floatOf = (d: DType): DType => isFloat(d) ? d : "float32";
+
+function unaryOp(prim: string, float: boolean) {
+  return (x: TensorLike): Tensor => {
+    const t = asTensor(prim, x);
+    const d = float ? floatOf(t.dtype) : t.dtype;
+    return wrap(makeNode(prim, [castNode(t.node, d)]));
+  };
+}
+
+function binaryOp(prim: string, mode: "same" | "float" | "compare" | "bool" | "int") {
+  return (x: TensorLike, y: TensorLike): Tensor => {
+    let { nodes, dtype } = align(prim, [x, y]);
+    if (mode === "float" && !isFloat(dtype)) ({ nodes, dtype } = align(prim, [x, y], "float32"));
+    if (mode === "bool") ({ nodes } = align(prim, [x, y], "bool"));
+    if (mode === "int" && dtype !== "int32") {
+      throw new TypeError(`${prim}: needs int32 operands, got ${dtype}`);
+    }
+    return wrap(makeNode(prim, nodes));
+  };
+}
+
+/** `x + y` (broadcasting). @example k.add(k.tensor([1, 2]), 1) // [2, 3] */
+export const add: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("add", "same");
+/** `x - y`. @example k.sub(x, 1) */
+export const sub: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("sub", "same");
+/** `x * y`. @example k.mul(x, 2) */
+export const mul: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("mul", "same");
+/** True division `x / y` (ints give float32). @example k.div(x, 2) */
+export const div: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("div", "float");
+/** `x ** y`. @example k.pow(x, 2) */
+export const pow: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("pow", "same");
+/** Elementwise maximum (NaN propagates). @example k.maximum(x, 0) */
+export const maximum: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("maximum", "same");
+/** Elementwise minimum (NaN propagates). @example k.minimum(x, 1) */
+export const minimum: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("minimum", "same");
+/** Floor division (`//`). @example k.floorDivide(k.tensor([7], {dtype: "int32"}), 2) // [3] */
+export const floorDivide: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("idiv", "same");
+/** Modulo with the divisor's sign (numpy `mod`). @example k.mod(x, 3) */
+export const mod: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("mod", "same");
+/** `x == y` as bool. @example k.equal(x, 0) */
+export const equal: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("equal", "compare");
+/** `x != y`. @example k.notEqual(x, 0) */
+export const notEqual: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("notEqual", "compare");
+/** `x < y`. @example k.less(x, 0) */
+export const less: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("less", "compare");
+/** `x <= y`. @example k.lessEqual(x, 0) */
+export const lessEqual: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("lessEqual", "compare");
+/** `x > y`. @example k.greater(x, 0) */
+export const greater = (x: TensorLike, y: TensorLike): Tensor => less(y, x);
+/** `x >= y`. @example k.greaterEqual(x, 0) */
+export const greaterEqual = (x: TensorLike, y: TensorLike): Tensor => lessEqual(y, x);
+/** Logical and (operands cast to bool). @example k.logicalAnd(a, b) */
+export const logicalAnd: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("logicalAnd", "bool");
+/** Logical or. @example k.logicalOr(a, b) */
+export const logicalOr: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("logicalOr", "bool");
+/** Bitwise and of int32. @example k.bitwiseAnd(a, 255) */
+export const bitwiseAnd: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("bitAnd", "int");
+/** Bitwise or of int32. @example k.bitwiseOr(a, 1) */
+export const bitwiseOr: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("bitOr", "int");
+/** Bitwise xor of int32. @example k.bitwiseXor(a, b) */
+export const bitwiseXor: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("bitXor", "int");
+/** Left shift of int32 bits. @example k.shiftLeft(a, 3) */
+export const shiftLeft: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("shl", "int");
+/** Logical (unsigned) right shift of int32 bits. @example k.shiftRightLogical(a, 3) */
+export const shiftRightLogical: (x: TensorLike, y: TensorLike) => Tensor = binaryOp("shr", "int");
+
+/** `-x`. @example k.neg(x) */
+export const neg: (x: TensorLike) => Tensor = unaryOp("neg", false);
+/** `|x|`. @example k.abs(x) */
+export const abs: (x: TensorLike) => Tensor = unaryOp("abs", false);
+/** Sign: -1, 0 or 1. @example k.sign(x) */
+export const sign: (x: TensorLike) => Tensor = unaryOp("sign", false);
+/** `e^x`. @example k.exp(x) */
+export const exp: (x: TensorLike) => Tensor = unaryOp("exp", true);
+/** Natural log. @example k.log(x) */
+export const log: (x: TensorLike) => Tensor = unaryOp("log", true);
+/** `log(1 + x)`, accurate near 0. @example k.log1p(x) */
+export const log1p: (x: TensorLike) => Tensor = unaryOp("log1p", true);
+/** `e^x - 1`, accurate near 0. @example k.expm1(x) */
+export const expm1: (x: TensorLike) => Tensor = unaryOp("expm1", true);
+/** Square root. @example k.sqrt(x) */
+export const sqrt: (x: TensorLike) => Tensor = unaryOp("sqrt", true);
+/** `1 / sqrt(x)`. @example k.rsqrt(x) */
+export const rsqrt: (x: TensorLike) => Tensor = unaryOp("rsqrt", true);
+/** Sine. @example k.sin(x) */
+export const sin: (x: TensorLike) => Tensor = unaryOp("sin", true);
+/** Cosine. @example k.cos(x) */
+export const cos: (x: TensorLike) => Tensor = unaryOp("cos", true);
+/** Hyperbolic tangent. @example k.tanh(x) */
+export const tanh: (x: TensorLike) => Tensor = unaryOp("tanh", true);
+/** Logistic sigmoid `1 / (1 + e^-x)`. @example k.sigmoid(x) */
+export const sigmoid: (x: TensorLike) => Tensor = unaryOp("sigmoid", true);
+/** `max(x, 0)` (NaN stays NaN). @example k.relu(x) */
+export const relu: (x: TensorLike) => Tensor = unaryOp("relu", false);
+/** Error function. @example k.erf(x) */
+export const erf: (x: TensorLike) => Tensor = unaryOp("erf", true);
+/** Round down. @example k.floor(x) */
+export const floor: (x: TensorLike) => Tensor = unaryOp("floor", false);
+/** Round up. @example k.ceil(x) */
+export const ceil: (x: TensorLike) => Tensor = unaryOp("ceil", false);
+/** Round half to even, as numpy and PyTorch. @example k.round(x) */
+export const round: (x: TensorLike) => Tensor = unaryOp("round", false);
+
+/** Logical not (input cast to bool). @example k.logicalNot(mask) */
+export function logicalNot(x: TensorLike): Tensor {
+  const t = asTensor("logicalNot", x);
+  return wrap(makeNode("logicalNot", [castNode(t.node, "bool")]));
+}
+
+/** Whether each element is NaN. @example k.isnan(x) */
+export function isnan(x: TensorLike): Tensor {
+  const t = asTensor("isnan", x);
+  if (isFloat(t.dtype)) return wrap(makeNode("isnan", [t.node]));
+  return wrap(makeLeaf("const", 0, t.shape, "bool", t.device));
+}
+
+/** Whether each element is finite. @example k.isfinite(x) */
+export function isfinite(x: TensorLike): Tensor {
+  const t = asTensor("isfinite", x);
+  if (isFloat(t.dtype)) return wrap(makeNode("isfinite", [t.node]));
+  return wrap(makeLeaf("const", 1, t.shape, "bool", t.device));
+}
+
+/** Converts to another dtype (float->int truncates toward zero). @example k.astype(x, "int32") */
+export function astype(x: TensorLike, dtype: DType): Tensor {
+  const t = asTensor("astype", x);
+  return wrap(castNode(t.node, dtype));
+}
+
+/** `cond ? x : y` elementwise, broadcasting all three. @example k.where(k.greater(x, 0), x, 0) */
+export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
+  const { nodes: [a, b] } = align("where", [x, y]);
+  const c = castNode(asTensor("where", cond, "cond").node, "bool");
+  const shape = broadcastShapes("where", c.shape, a.shape);
+  return wrap(makeNode("where", [c, a, b].map((n) => broadcastNode(n, shape))));
+}
+
+/** Clamps to `[min, max]` (either may be omitted). @example k.clip(x, -1, 1) */
+export function clip(x: TensorLike, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  let t = asTensor("clip", x);
+  if (min !== undefined && min !== null) t = maximum(t, min);
+  if (max !== undefined && max !== null) t = minimum(t, max);
+  return t;
+}
