@@ -8,7 +8,7 @@ import { bindBuffer } from "../schedule/realize.ts";
 import { castNode, wrap } from "./convert.ts";
 import { defaultDevice } from "./device.ts";
 import { add, equal, mul } from "./elementwise.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
 
 /** Options of creation functions. */
 export interface CreateOptions {
@@ -93,7 +93,7 @@ export function tensor(
   const shape = inferShape(data as NestedArray, "tensor");
   const flat = shape.length === 0
     ? [data]
-    : (data as NestedArray[]).flat(Infinity) as (number | boolean)[];
+    : (data as unknown[]).flat(Infinity as 1) as (number | boolean)[];
   const isBool = flat.length > 0 && flat.every((v) => typeof v === "boolean");
   const d = opts.dtype ? checkDtype("tensor", opts.dtype) : isBool ? "bool" : "float32";
   const arr = allocArray(d, flat.length);
