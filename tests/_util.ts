@@ -1,0 +1,103 @@
+/** Shared test helpers: tolerant comparison, devices to run on, per-dtype tolerances. */
+import type { DType } from "../mod.ts";
+
+/** Relative and absolute tolerance: `|a - e| <= atol + rtol * |e|`. */
+export interface Tol {
+  rtol: number;
+  atol: number;
+}
+
+/** Devices every value test runs on. A WebGPU backend will add "webgpu". */
+export const DEVICES: string[] = ["cpu"];
+
+/** Tolerances per dtype. Integer and bool results must match exactly. */
+export const TOL: Record<DType, Tol> = {
+  float64: { rtol: 1e-10, atol: 1e-12 },
+  float32: { rtol: 1e-5, atol: 1e-6 },
+  int32: { rtol: 0, atol: 0 },
+  bool: { rtol: 0, atol: 0 },
+};
+
+/** Exact comparison (integers, bools, values that movement ops only copy). */
+export const EXACT: Tol = { rtol: 0, atol: 0 };
+
+/** Formats a number so that -0, NaN and infinities are visible. */
+function show(v: number): string {
+  return Object.is(v, -0) ? "-0" : String(v);
+}
+
+/**
+ * Throws unless `actual` and `expected` have the same length and agree elementwise within
+ * `tol`. NaN equals NaN; an infinity must be matched by the same infinity. The message names the
+ * first mismatching index.
+ */
+export function allClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tol = TOL.float64,
+  msg = "",
+): void {
+  const pre = msg ? `${msg}: ` : "";
+  if (actual.length !== expected.length) {
+    throw new Error(`${pre}length ${actual.length} != expected length ${expected.length}`);
+  }
+  for (let i = 0; i < expected.length; i++) {
+    const a = Number(actual[i]), e = Number(expected[i]);
+    let ok: boolean;
+    if (Number.isNaN(e)) ok = Number.isNaN(a);
+    else if (!Number.isFinite(e)) ok = a === e;
+    else ok = Number.isFinite(a) && Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e);
+    if (!ok) {
+      const err = Math.abs(a - e);
+      throw new Error(
+        `${pre}mismatch at index ${i}: got ${show(a)}, expected ${show(e)} (|diff| ${err}, ` +
+          `rtol ${tol.rtol}, atol ${tol.atol}; ${expected.length} elements)`,
+      );
+    }
+  }
+}
+
+/** Asserts a shape equals the expected one, with a readable message. */
+export function assertShape(actual: readonly number[], expected: readonly number[], msg = "") {
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new Error(`${msg ? msg + ": " : ""}shape [${actual}] != expected [${expected}]`);
+  }
+}
+
+/** Row-major strides of a shape. */
+export function strides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Number of elements of a shape. */
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, d) => a * d, 1);
+}
+
+/** Multi-index of flat position `flat` in a row-major shape. */
+export function unravel(flat: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let i = shape.length - 1; i >= 0; i--) {
+    idx[i] = flat % shape[i];
+    flat = Math.floor(flat / shape[i]);
+  }
+  return idx;
+}
+
+/** Flat row-major position of a multi-index. */
+export function ravel(idx: readonly number[], shape: readonly number[]): number {
+  let f = 0;
+  for (let i = 0; i < shape.length; i++) f = f * shape[i] + idx[i];
+  return f;
+}
+
+/** `0, 1, …, n-1` as plain numbers (distinct, exactly representable values for tests). */
+export function iotaArray(n: number, scale = 1, offset = 0): number[] {
+  return Array.from({ length: n }, (_, i) => i * scale + offset);
+}
