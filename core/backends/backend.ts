@@ -25,6 +25,8 @@ export interface MemoryStats {
   buffers: number;
   /** Their total size in bytes. */
   bytes: number;
+  /** Fresh allocations so far (pool misses); a steady loop stops adding to it. */
+  allocations: number;
 }
 
 /** What every backend provides. */

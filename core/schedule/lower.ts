@@ -20,7 +20,11 @@ export interface Lowered {
 }
 
 /** Lowers the region under `root`; `isBoundary(n)` marks nodes read from memory. */
-export function lower(root: Node, isBoundary: (n: Node) => boolean): Lowered {
+export function lower(
+  root: Node,
+  isBoundary: (n: Node) => boolean,
+  canon: (n: Node) => Node = (n) => n,
+): Lowered {
   const b = new KernelBuilder(root.shape);
   const inputs: Node[] = [];
   const slots = new Map<Node, number>();
@@ -39,7 +43,8 @@ export function lower(root: Node, isBoundary: (n: Node) => boolean): Lowered {
     return b.load(s, off);
   };
 
-  const render = (n: Node, idx: Instr[]): Instr => {
+  const render = (node: Node, idx: Instr[]): Instr => {
+    const n = canon(node);
     if (n.realized || (n !== root && isBoundary(n))) return load(n, idx);
     const key = `${n.id}:${idx.map((i) => i.id).join(",")}`;
     const hit = memo.get(key);

@@ -43,8 +43,37 @@ function broadcasts(n: Node): boolean {
   return n.op === "expand" && n.src[0].shape.some((d, i) => d !== n.shape[i]);
 }
 
+/**
+ * Graph-level CSE: structurally identical nodes (same op, arg, dtype, shape and canonical
+ * sources) map to one representative, so e.g. the mean computed twice by `x - mean(x)` and
+ * `variance(x)` is computed once. Requested targets always represent themselves.
+ */
+function canonicalizer(targets: readonly Node[]): (n: Node) => Node {
+  const byKey = new Map<string, Node>();
+  const canonOf = new Map<Node, Node>();
+  const targetSet = new Set(targets);
+  const canon = (n: Node): Node => {
+    const hit = canonOf.get(n);
+    if (hit) return hit;
+    let c = n;
+    if (!n.realized && n.op !== "disposed") {
+      const src = n.src.map(canon);
+      const key = `${n.op}|${n.dtype}|${n.shape}|${JSON.stringify(n.arg)}|${src.map((x) => x.id)}`;
+      const prev = byKey.get(key);
+      if (prev && !targetSet.has(n)) c = prev;
+      else if (!prev) byKey.set(key, n);
+    }
+    canonOf.set(n, c);
+    return c;
+  };
+  for (const t of targets) canon(t);
+  return canon;
+}
+
 /** Chooses kernel roots and returns kernels in dependency order. */
 export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
+  const canon = canonicalizer(targets);
+  const srcOf = (n: Node) => n.src.map(canon);
   const roots = new Set<Node>(targets.filter((t) => !t.realized));
   for (;;) {
     const owners = new Map<Node, Set<Node>>();
@@ -64,13 +93,13 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
         if (kind === "reduce") {
           if (!owners.has(n)) owners.set(n, new Set());
           owners.get(n)!.add(r);
-          visit(n.src[0], false);
+          visit(srcOf(n)[0], false);
         } else if (kind === "gather") {
-          visit(n.src[0], true);
-          visit(n.src[1], bcast);
+          visit(srcOf(n)[0], true);
+          visit(srcOf(n)[1], bcast);
         } else {
           const b2 = bcast || broadcasts(n);
-          for (const s of n.src) visit(s, b2);
+          for (const s of srcOf(n)) visit(s, b2);
         }
       };
       visit(r, false);
@@ -87,7 +116,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
   const place = (r: Node) => {
     if (done.has(r)) return;
     done.add(r);
-    const l = lower(r, isBoundary);
+    const l = lower(r, isBoundary, canon);
     lowered.set(r, l);
     for (const i of l.inputs) if (roots.has(i) && !i.realized) place(i);
     order.push(r);

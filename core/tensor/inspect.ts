@@ -38,11 +38,12 @@ export function schedule(...tensors: Tensor[]): KernelInfo[] {
 
 /** Live device buffers (held by tensors, not pooled) over all backends. @example k.memoryStats().buffers */
 export function memoryStats(): MemoryStats {
-  const s = { buffers: 0, bytes: 0 };
+  const s = { buffers: 0, bytes: 0, allocations: 0 };
   for (const b of activeBackends()) {
     const m = b.memoryStats();
     s.buffers += m.buffers;
     s.bytes += m.bytes;
+    s.allocations += m.allocations;
   }
   return s;
 }

@@ -46,12 +46,14 @@ export class CpuBackend implements Backend {
   private pooledBytes = 0;
   private live = 0;
   private liveBytes = 0;
+  private allocations = 0;
   private cache = new Map<string, CpuKernel>();
 
   alloc(dtype: DType, size: number): CpuBuffer {
     const key = `${dtype}:${size}`;
     const reused = this.pool.get(key)?.pop();
     if (reused) this.pooledBytes -= size * itemsize(dtype);
+    if (!reused) this.allocations++;
     const data = reused ?? allocArray(dtype, size);
     this.live++;
     this.liveBytes += size * itemsize(dtype);
@@ -106,7 +108,7 @@ export class CpuBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { buffers: this.live, bytes: this.liveBytes };
+    return { buffers: this.live, bytes: this.liveBytes, allocations: this.allocations };
   }
 
   /** Number of distinct compiled kernels. */
