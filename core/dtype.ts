@@ -3,7 +3,8 @@
  *
  * Promotion follows numpy/JAX with JavaScript numbers treated as *weak* scalars (as JAX treats
  * Python scalars): `bool < int32 < float32 < float64`; a JS number adopts the tensor's dtype,
- * except that a non-integer number meeting an int or bool tensor gives `float32`.
+ * except that an integer number meeting a bool tensor gives `int32` and a non-integer number
+ * meeting an int or bool tensor gives `float32`. A JS boolean adopts the tensor's dtype.
  * @module
  */
 
@@ -37,7 +38,7 @@ export function promote(a: DType, b: DType): DType {
 export function weakScalarDtype(value: number | boolean, d: DType): DType {
   if (typeof value === "boolean") return d;
   if (!isFloat(d) && !Number.isInteger(value)) return "float32";
-  if (d === "bool" && value !== 0 && value !== 1) return "int32";
+  if (d === "bool") return "int32";
   return d;
 }
 

@@ -55,7 +55,7 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 
 /** Normalizes one possibly negative axis against `rank`. */
 export function normAxis(op: string, axis: number, rank: number, what = "axis"): number {
-  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1) && axis >= rank) {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new RangeError(`${op}: ${what} ${axis} is out of range for rank ${rank}`);
   }
   return axis < 0 ? axis + rank : axis;

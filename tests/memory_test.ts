@@ -23,9 +23,12 @@ Deno.test("memory: 10,000 realized steps keep live buffers bounded", async () =>
   assert.ok(Math.abs((await x.data())[0] - 2) < 1e-6);
   // Without release every step would keep its buffer (10,000); GC + pool keep it far lower.
   assert.ok(peak < 2_000, `peak live buffers ${peak}`);
-  await settle();
-  const end = k.memoryStats().buffers - start;
-  assert.ok(end <= 2, `after GC, ${end} buffers remain live`);
+  if (gc) {
+    // With a full collection (the test task passes --expose-gc) every dead step is released.
+    await settle();
+    const end = k.memoryStats().buffers - start;
+    assert.ok(end <= 2, `after GC, ${end} buffers remain live`);
+  }
 });
 
 Deno.test("memory: `using` releases at scope exit", () => {

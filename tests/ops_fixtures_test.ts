@@ -54,15 +54,35 @@ function outsideF32(v: number): boolean {
 /** Cases whose inputs or outputs leave the float32 range are not run in float32. */
 function fitsFloat32(c: Case): boolean {
   const floats = [...c.inputs, c.output].filter((t) => t.dtype === "float64");
-  const inputsOk = c.inputs.every((t) => t.dtype !== "float64" || !t.data.some((v) => outsideF32(decode(v))));
+  const inputsOk = c.inputs.every((t) =>
+    t.dtype !== "float64" || !t.data.some((v) => outsideF32(decode(v)))
+  );
   // Tiny outputs are fine (atol covers them); only overflow of an output is disqualifying.
-  const outputOk = !c.output.data.some((v) => Math.abs(decode(v)) > F32_MAX && Number.isFinite(decode(v)));
+  const outputOk = !c.output.data.some((v) =>
+    Math.abs(decode(v)) > F32_MAX && Number.isFinite(decode(v))
+  );
   return floats.length > 0 && inputsOk && outputOk;
 }
 
 const UNARY = new Set([
-  "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
-  "erf", "floor", "ceil", "round", "abs", "sign", "neg",
+  "exp",
+  "log",
+  "log1p",
+  "expm1",
+  "sqrt",
+  "rsqrt",
+  "sin",
+  "cos",
+  "tanh",
+  "sigmoid",
+  "relu",
+  "erf",
+  "floor",
+  "ceil",
+  "round",
+  "abs",
+  "sign",
+  "neg",
 ]);
 const BINARY = new Set(["add", "sub", "mul", "div", "pow", "maximum", "minimum"]);
 const REDUCE = new Set(["sum", "mean", "max", "min", "prod", "variance", "std", "logsumexp"]);
@@ -116,8 +136,21 @@ Deno.test("fixtures: every op in ops.json has a mapping", () => {
   for (const c of CASES) {
     const known = UNARY.has(c.op) || BINARY.has(c.op) || REDUCE.has(c.op) ||
       [
-        "argmax", "argmin", "softmax", "logSoftmax", "cumsum", "matmul", "einsum", "take",
-        "oneHot", "pad", "flip", "tile", "repeat", "clip", "where",
+        "argmax",
+        "argmin",
+        "softmax",
+        "logSoftmax",
+        "cumsum",
+        "matmul",
+        "einsum",
+        "take",
+        "oneHot",
+        "pad",
+        "flip",
+        "tile",
+        "repeat",
+        "clip",
+        "where",
       ].includes(c.op);
     if (!known) throw new Error(`unmapped fixture op "${c.op}" in case ${c.name}`);
   }
@@ -140,7 +173,9 @@ for (const device of DEVICES) {
           if (y.dtype !== outDtype) {
             throw new Error(`${tag}: dtype ${y.dtype}, expected ${outDtype}`);
           }
-          if (y.device !== device) throw new Error(`${tag}: device ${y.device}, expected ${device}`);
+          if (y.device !== device) {
+            throw new Error(`${tag}: device ${y.device}, expected ${device}`);
+          }
           allClose(await y.data(), c.output.data.map(decode), TOL[outDtype], tag);
         },
       });

@@ -7,6 +7,8 @@ import { contiguousStrides } from "../shape.ts";
 import type { Instr, KernelBuilder } from "./kernel.ts";
 import type { Node } from "./node.ts";
 import { type Primitive, register } from "./primitive.ts";
+import { makeNode } from "./graph.ts";
+import * as B from "./build.ts";
 
 /** `pad` argument: `[before, after]` per axis and the fill value. */
 export interface PadArg {
@@ -31,6 +33,8 @@ export const RESHAPE: Primitive = {
       idx: ss.map((n, j) => n === 1 ? b.const(0) : b.mod(b.idiv(flat, st[j]), n)),
     };
   },
+  vjp: (ct, e) => [B.reshape(ct, e.src[0].shape)],
+  jvp: ([t], e) => t && B.reshape(t, e.out.shape),
 };
 
 /** Permute (transpose): `arg[i]` is the source axis of output axis `i`. */
@@ -44,6 +48,11 @@ export const PERMUTE: Primitive = {
     perm.forEach((p, i) => out[p] = idx[i]);
     return { idx: out };
   },
+  vjp: (ct, e) => {
+    const perm = e.arg as number[];
+    return [makeNode("permute", [ct], perm.map((_, i) => perm.indexOf(i)))];
+  },
+  jvp: ([t], e) => t && makeNode("permute", [t], e.arg),
 };
 
 /** Expand (broadcast) size-1 axes to the target shape of the same rank. */
@@ -55,6 +64,8 @@ export const EXPAND: Primitive = {
     const ss = srcShape(node);
     return { idx: idx.map((v, i) => ss[i] === 1 ? b.const(0) : v) };
   },
+  vjp: (ct, e) => [B.sumTo(ct, e.src[0].shape)],
+  jvp: ([t], e) => t && B.expand(t, e.out.shape),
 };
 
 /** Pad each axis by `[before, after]` with a constant. */
@@ -88,6 +99,13 @@ export const PAD: Primitive = {
     });
     return { idx: out, valid };
   },
+  vjp: (ct, e) => {
+    const { pads } = e.arg as PadArg;
+    return [
+      makeNode("shrink", [ct], e.src[0].shape.map((n, i) => [pads[i][0], pads[i][0] + n, 1])),
+    ];
+  },
+  jvp: ([t], e) => t && makeNode("pad", [t], { pads: (e.arg as PadArg).pads, value: 0 }),
 };
 
 /** Strided slice: `[start, stop, step]` per axis, step > 0. */
@@ -100,6 +118,29 @@ export const SHRINK: Primitive = {
     const arg = node.arg as [number, number, number][];
     return { idx: idx.map((v, i) => b.addc(b.mul(v, arg[i][2]), arg[i][0])) };
   },
+  vjp: (ct, e) => {
+    // Scatter back: interleave step-1 zeros after each element, then pad to the source size.
+    const arg = e.arg as [number, number, number][];
+    const ss = e.src[0].shape;
+    let g = ct;
+    if (arg.some(([, , st]) => st > 1)) {
+      g = B.reshape(g, g.shape.flatMap((d) => [d, 1]));
+      g = makeNode("pad", [g], {
+        pads: arg.flatMap(([, , st]) => [[0, 0], [0, st - 1]]),
+        value: 0,
+      });
+      g = B.reshape(g, ct.shape.map((d, i) => d * arg[i][2]));
+    }
+    const before = arg.map(([a]) => a);
+    const after = g.shape.map((d, i) => ss[i] - before[i] - d);
+    if (after.some((x) => x < 0)) {
+      g = makeNode("shrink", [g], g.shape.map((d, i) => [0, d + Math.min(0, after[i]), 1]));
+    }
+    return [
+      makeNode("pad", [g], { pads: before.map((a, i) => [a, Math.max(0, after[i])]), value: 0 }),
+    ];
+  },
+  jvp: ([t], e) => t && makeNode("shrink", [t], e.arg),
 };
 
 /** Reverse the axes whose flag is set. */

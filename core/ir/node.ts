@@ -10,6 +10,20 @@ export interface BufferHandle {
 }
 
 let nextId = 0;
+let keepGraph = 0;
+
+/**
+ * While a transform traces a function, realized nodes keep their op and sources (as well as
+ * their buffer) so the trace can still be differentiated through them.
+ */
+export function withGraphKept<T>(f: () => T): T {
+  keepGraph++;
+  try {
+    return f();
+  } finally {
+    keepGraph--;
+  }
+}
 
 /**
  * A node `{op, src, arg, shape, dtype, device}` of the lazy expression graph. Realizing a node
@@ -33,14 +47,15 @@ export class Node {
 
   /** Whether this node holds data. */
   get realized(): boolean {
-    return this.op === "buffer";
+    return this.buffer !== null;
   }
 
-  /** Replaces the computation by its result. */
+  /** Stores the computed result; outside a trace the computation is dropped. */
   setBuffer(buf: BufferHandle): void {
+    this.buffer = buf;
+    if (keepGraph > 0) return;
     this.op = "buffer";
     this.src = [];
     this.arg = undefined;
-    this.buffer = buf;
   }
 }

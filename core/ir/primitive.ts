@@ -23,6 +23,19 @@ export type IndexRule = (
   node: Node,
 ) => { idx: Instr[]; valid?: Instr };
 
+/** One recorded application of a primitive: what derivative rules see. */
+export interface Eqn {
+  readonly src: readonly Node[];
+  readonly arg: unknown;
+  /** The output node (its value is available to the rule, e.g. `exp`'s VJP reuses it). */
+  readonly out: Node;
+}
+
+/** Reverse-mode rule: output cotangent -> one cotangent per source (null: zero or none). */
+export type VjpRule = (ct: Node, eq: Eqn) => (Node | null)[];
+/** Forward-mode rule: source tangents (null: zero) -> output tangent (null: zero). */
+export type JvpRule = (tangents: readonly (Node | null)[], eq: Eqn) => Node | null;
+
 /** A primitive's rules. */
 export interface Primitive {
   readonly name: string;
@@ -39,6 +52,10 @@ export interface Primitive {
   readonly index?: IndexRule;
   /** Reductions: the identity element for a dtype. */
   readonly identity?: (d: DType) => number;
+  /** Reverse-mode derivative; absent means not differentiable (zero cotangents). */
+  readonly vjp?: VjpRule;
+  /** Forward-mode derivative; absent means not differentiable (zero tangent). */
+  readonly jvp?: JvpRule;
 }
 
 const registry = new Map<string, Primitive>();

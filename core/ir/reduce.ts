@@ -4,7 +4,22 @@
  * @module
  */
 import type { DType } from "../dtype.ts";
-import { type Primitive, register } from "./primitive.ts";
+import { type Eqn, type Primitive, register } from "./primitive.ts";
+import type { Node } from "./node.ts";
+import * as B from "./build.ts";
+
+const axesOf = (e: Eqn) => e.arg as number[];
+const up = (n: Node, e: Eqn) => B.expand(n, e.src[0].shape);
+/** Where the extreme value sits, each tie weighted 1/count (ties share the gradient, as JAX). */
+const share = (e: Eqn): Node => {
+  const x = e.src[0];
+  const hit = B.cast(B.equal(x, up(e.out, e)), x.dtype);
+  return B.div(hit, up(B.sumKeep(hit, axesOf(e)), e));
+};
+const extremeRules = {
+  vjp: (ct: Node, e: Eqn) => [B.mul(up(ct, e), share(e))],
+  jvp: ([t]: readonly (Node | null)[], e: Eqn) => t && B.sumKeep(B.mul(t, share(e)), axesOf(e)),
+};
 
 const keep = ([s]: readonly (readonly number[])[], arg: unknown) =>
   s.map((d, i) => (arg as number[]).includes(i) ? 1 : d);
@@ -20,6 +35,8 @@ export const REDUCES: Primitive[] = [
     shape: keep,
     identity: () => 0,
     js: ([a, v], d) => d === "int32" ? `((${a}+${v})|0)` : `(${a}+${v})`,
+    vjp: (ct, e) => [up(ct, e)],
+    jvp: ([t], e) => t && B.sumKeep(t, axesOf(e)),
   },
   {
     name: "prod",
@@ -27,6 +44,9 @@ export const REDUCES: Primitive[] = [
     shape: keep,
     identity: () => 1,
     js: ([a, v], d) => d === "int32" ? `Math.imul(${a},${v})` : `(${a}*${v})`,
+    // d prod / d x_i = prod / x_i (undefined where x_i = 0; documented limitation).
+    vjp: (ct, e) => [B.div(B.mul(up(ct, e), up(e.out, e)), e.src[0])],
+    jvp: ([t], e) => t && B.sumKeep(B.div(B.mul(t, up(e.out, e)), e.src[0]), axesOf(e)),
   },
   {
     name: "max",

@@ -2,7 +2,34 @@
  * Source primitives (realized buffers, constants, iota) and gather.
  * @module
  */
-import { type Primitive, register } from "./primitive.ts";
+import { type Eqn, type Primitive, register } from "./primitive.ts";
+import { makeLeaf, makeNode } from "./graph.ts";
+import type { Node } from "./node.ts";
+import * as B from "./build.ts";
+
+/**
+ * Scatter-add for gather's VJP, as a masked reduction: `ct_x[.., v, ..]` sums the cotangents
+ * of every position whose (normalized) index is `v`. O(n·|indices|) work; a dedicated
+ * scatter primitive can replace it without touching users.
+ */
+function scatterAdd(ct: Node, e: Eqn): Node {
+  const [x, ind] = e.src;
+  const a = e.arg as number;
+  const n = x.shape[a], r = ind.shape.length;
+  const pre = x.shape.slice(0, a), post = x.shape.slice(a + 1);
+  const full = [...pre, n, ...ind.shape, ...post];
+  let i = B.where(B.less(ind, 0), B.add(ind, n), ind);
+  i = makeNode("minimum", [makeNode("maximum", [i, B.konst(0, i)]), B.konst(n - 1, i)]);
+  const iFull = B.expand(
+    B.reshape(i, [...pre.map(() => 1), 1, ...ind.shape, ...post.map(() => 1)]),
+    full,
+  );
+  const gFull = B.expand(B.reshape(ct, [...pre, 1, ...ind.shape, ...post]), full);
+  const v = makeLeaf("iota", a, full, "int32", x.device);
+  const picked = B.where(B.equal(iFull, v), gFull, 0);
+  const axes = [...Array(r).keys()].map((k) => a + 1 + k);
+  return B.reshape(B.sumKeep(picked, axes), x.shape);
+}
 
 /** Realized data. */
 export const BUFFER: Primitive = { name: "buffer", kind: "source" };
@@ -23,6 +50,8 @@ export const GATHER: Primitive = {
     const a = arg as number;
     return [...x.slice(0, a), ...ind, ...x.slice(a + 1)];
   },
+  vjp: (ct, e) => [scatterAdd(ct, e), null],
+  jvp: ([t], e) => t && makeNode("gather", [t, e.src[1]], e.arg),
 };
 
 register(BUFFER, CONST, IOTA, GATHER);

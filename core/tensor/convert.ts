@@ -20,7 +20,7 @@ export function scalarNode(v: number | boolean, dtype: DType, device: string): N
 }
 
 function castScalar(v: number, d: DType): number {
-  if (d === "bool") return v ? 1 : 0;
+  if (d === "bool") return v !== 0 ? 1 : 0;
   if (d === "int32") return Math.trunc(v) | 0;
   if (d === "float32") return Math.fround(v);
   return v;

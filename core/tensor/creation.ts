@@ -86,7 +86,7 @@ export function tensor(
     const conv = allocArray(d, data.length);
     const src = data as TypedArray;
     for (let i = 0; i < src.length; i++) {
-      conv[i] = d === "bool" ? (src[i] ? 1 : 0) : d === "int32" ? Math.trunc(src[i]) : src[i];
+      conv[i] = d === "bool" ? (src[i] !== 0 ? 1 : 0) : d === "int32" ? Math.trunc(src[i]) : src[i];
     }
     return fromArray(conv, shape, d, device);
   }
@@ -99,7 +99,7 @@ export function tensor(
   const arr = allocArray(d, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = Number(flat[i]);
-    arr[i] = d === "bool" ? (v ? 1 : 0) : d === "int32" ? Math.trunc(v) : v;
+    arr[i] = d === "bool" ? (v !== 0 ? 1 : 0) : d === "int32" ? Math.trunc(v) : v;
   }
   return fromArray(arr, opts.shape ? checkShape("tensor", opts.shape) : shape, d, device);
 }

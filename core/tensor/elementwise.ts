@@ -15,14 +15,32 @@ const floatOf = (d: DType): DType => isFloat(d) ? d : "float32";
 function unaryOp(prim: string, float: boolean) {
   return (x: TensorLike): Tensor => {
     const t = asTensor(prim, x);
+    if (!float && t.dtype === "bool") {
+      if (prim === "neg") throw new TypeError(`neg: not defined for bool; use logicalNot`);
+      if (prim !== "relu") return t;
+    }
     const d = float ? floatOf(t.dtype) : t.dtype;
     return wrap(makeNode(prim, [castNode(t.node, d)]));
   };
 }
 
+/** On bool operands `add`/`maximum` are logical or and `mul`/`minimum` logical and (numpy). */
+const BOOL_AS: Record<string, string> = {
+  add: "logicalOr",
+  maximum: "logicalOr",
+  mul: "logicalAnd",
+  minimum: "logicalAnd",
+};
+
 function binaryOp(prim: string, mode: "same" | "float" | "compare" | "bool" | "int") {
   return (x: TensorLike, y: TensorLike): Tensor => {
     let { nodes, dtype } = align(prim, [x, y]);
+    if (mode === "same" && dtype === "bool") {
+      if (BOOL_AS[prim]) return wrap(makeNode(BOOL_AS[prim], nodes));
+      throw new TypeError(
+        `${prim}: not defined for bool operands; cast first with astype("int32")`,
+      );
+    }
     if (mode === "float" && !isFloat(dtype)) ({ nodes, dtype } = align(prim, [x, y], "float32"));
     if (mode === "bool") ({ nodes } = align(prim, [x, y], "bool"));
     if (mode === "int" && dtype !== "int32") {

@@ -6,7 +6,8 @@
 import { makeNode } from "../ir/graph.ts";
 import type { PadArg } from "../ir/movement.ts";
 import { checkShape, fmt, normAxes, normAxis, numel } from "../shape.ts";
-import { add } from "./elementwise.ts";
+import { less, where } from "./elementwise.ts";
+import { makeLeaf } from "../ir/graph.ts";
 import {
   asTensor,
   broadcastNode,
@@ -106,7 +107,7 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
 }
 
 /** One slice entry: `[start, stop?, step?]` (Python semantics, negatives count from the end). */
-export type SliceSpec = readonly [number?, (number | null)?, number?] | readonly number[];
+export type SliceSpec = readonly [(number | null)?, (number | null)?, number?] | readonly number[];
 
 /**
  * Slices leading axes, one `[start, stop, step?]` per axis (Python semantics, negative indices
@@ -205,6 +206,9 @@ export function concatenate(ts: readonly TensorLike[], opts: AxisOption = {}): T
   const d = resultDtype(xs);
   const total = xs.reduce((a, x) => a + x.shape[axis], 0);
   if (xs.length === 1) return wrap(castNode(xs[0].node, d));
+  // Each output position selects the one piece covering it (a chain of `where`, one kernel).
+  const shape = xs[0].shape.map((s, i) => i === axis ? total : s);
+  const pos = wrap(makeLeaf("iota", axis, shape, "int32", xs[0].device));
   let before = 0;
   let acc: Tensor | undefined;
   for (const x of xs) {
@@ -213,9 +217,9 @@ export function concatenate(ts: readonly TensorLike[], opts: AxisOption = {}): T
         ? [before, total - before - x.shape[axis]] as [number, number]
         : [0, 0] as [number, number]
     );
-    before += x.shape[axis];
     const p = pad(wrap(castNode(x.node, d)), pads);
-    acc = acc ? (d === "bool" ? wrap(makeNode("logicalOr", [acc.node, p.node])) : add(acc, p)) : p;
+    acc = acc ? where(less(pos, before), acc, p) : p;
+    before += x.shape[axis];
   }
   return acc!;
 }

@@ -160,7 +160,9 @@ function argReduce(op: "argmax" | "argmin", x: TensorLike, opts: ArgOptions): Te
   const iota = wrap(makeLeaf("iota", axis, t.shape, "int32", t.device));
   // The first index where the extreme value (or a NaN) occurs.
   const idx = reduceOp("min", op, where(hit, iota, n), { axis, keepdims: true });
-  if (opts.keepdims) return opts.axis === undefined ? reshape(idx, [1]) : idx;
+  if (opts.keepdims) {
+    return opts.axis === undefined ? reshape(idx, asTensor(op, x).shape.map(() => 1)) : idx;
+  }
   return reshape(idx, t.shape.filter((_, i) => i !== axis));
 }
 

@@ -1,0 +1,319 @@
+/**
+ * Reverse and forward mode as graph transforms.
+ *
+ * A traced call wraps each differentiated input in a fresh identity node and runs the user's
+ * function on it; the lazy graph it builds is the trace. `tape` snapshots the equations between
+ * inputs and outputs in topological order (so later realization, which drops a node's sources,
+ * cannot cut it), the reverse sweep applies each primitive's `vjp` rule and the forward sweep
+ * its `jvp` rule. Derivatives are lazy graphs again: forward and backward fuse when realized
+ * together, and derivatives nest to any order.
+ * @module
+ */
+import { isFloat } from "../dtype.ts";
+import { makeNode } from "../ir/graph.ts";
+import { type Node, withGraphKept } from "../ir/node.ts";
+import { prim } from "../ir/primitive.ts";
+import * as B from "../ir/build.ts";
+import { fmt } from "../shape.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { flatten, formatDef, type PyTree, sameDef, type TreeDef, unflatten } from "./tree.ts";
+
+/** One recorded equation. */
+interface Entry {
+  readonly node: Node;
+  readonly op: string;
+  readonly src: readonly Node[];
+  readonly arg: unknown;
+}
+
+/** Equations on paths from `ins` to `outs`, in topological order. */
+function tape(outs: readonly Node[], ins: ReadonlySet<Node>): Entry[] {
+  const depends = new Map<Node, boolean>();
+  const order: Entry[] = [];
+  // Iterative post-order DFS (graphs can be deep: thousands of chained ops).
+  const stack: [Node, number][] = outs.map((o) => [o, 0]);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [n, i] = top;
+    if (depends.has(n)) {
+      stack.pop();
+      continue;
+    }
+    if (ins.has(n)) {
+      depends.set(n, true);
+      stack.pop();
+      continue;
+    }
+    if (i < n.src.length) {
+      top[1]++;
+      if (!depends.has(n.src[i])) stack.push([n.src[i], 0]);
+      continue;
+    }
+    stack.pop();
+    const d = n.src.some((s) => depends.get(s));
+    depends.set(n, d);
+    if (d) order.push({ node: n, op: n.op, src: [...n.src], arg: n.arg });
+  }
+  return order;
+}
+
+function accumulate(map: Map<Node, Node>, n: Node, g: Node): void {
+  const prev = map.get(n);
+  map.set(n, prev ? B.add(prev, g) : g);
+}
+
+/** Reverse sweep: cotangents of `ins` given cotangents of `outs` (null: zero). */
+export function backward(
+  entries: readonly Entry[],
+  outs: readonly Node[],
+  cts: readonly Node[],
+  ins: readonly Node[],
+): (Node | null)[] {
+  const ct = new Map<Node, Node>();
+  outs.forEach((o, i) => accumulate(ct, o, cts[i]));
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i];
+    const g = ct.get(e.node);
+    if (!g) continue;
+    const rule = prim(e.op).vjp;
+    if (!rule) continue;
+    const gs = rule(g, { src: e.src, arg: e.arg, out: e.node });
+    gs.forEach((gi, j) => {
+      if (gi) accumulate(ct, e.src[j], gi);
+    });
+  }
+  return ins.map((n) => ct.get(n) ?? null);
+}
+
+/** Forward sweep: tangents of `outs` given tangents of `ins`. */
+export function forward(
+  entries: readonly Entry[],
+  ins: readonly Node[],
+  tangents: readonly Node[],
+  outs: readonly Node[],
+): (Node | null)[] {
+  const tan = new Map<Node, Node>();
+  ins.forEach((n, i) => tan.set(n, tangents[i]));
+  for (const e of entries) {
+    const ts = e.src.map((s) => tan.get(s) ?? null);
+    if (ts.every((t) => t === null)) continue;
+    const rule = prim(e.op).jvp;
+    if (!rule) continue;
+    const t = rule(ts, { src: e.src, arg: e.arg, out: e.node });
+    if (t) tan.set(e.node, t);
+  }
+  return outs.map((o) => tan.get(o) ?? null);
+}
+
+/** Fresh identity node standing for a differentiated input. */
+function traceInput(t: Tensor): Tensor {
+  return new Tensor(makeNode("cast", [t.node], t.dtype));
+}
+
+function checkDiffLeaf(op: string, t: unknown, where: string): Tensor {
+  if (!(t instanceof Tensor)) {
+    throw new TypeError(`${op}: ${where} must be a Tensor to be differentiated, got ${typeof t}`);
+  }
+  if (!isFloat(t.dtype)) {
+    throw new TypeError(
+      `${op}: ${where} has dtype ${t.dtype}${
+        fmt(t.shape)
+      }; only float tensors can be differentiated (mark it non-differentiable with argnums)`,
+    );
+  }
+  return t;
+}
+
+/** A traced call: inputs wrapped, function run, tape recorded. */
+interface Trace {
+  readonly inDef: TreeDef;
+  readonly ins: Node[];
+  readonly out: unknown;
+  readonly outLeaves: Tensor[];
+  readonly outDef: TreeDef;
+  readonly entries: Entry[];
+}
+
+function trace(
+  op: string,
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  argnums: readonly number[],
+  pick: (out: unknown) => unknown = (o) => o,
+): Trace {
+  for (const a of argnums) {
+    if (!Number.isInteger(a) || a < 0 || a >= args.length) {
+      throw new RangeError(`${op}: argnums ${a} is out of range for ${args.length} argument(s)`);
+    }
+  }
+  const diffArgs = argnums.map((a) => args[a]);
+  const [leaves, inDef] = flatten(diffArgs as PyTree<unknown>);
+  const wrapped = leaves.map((l, i) =>
+    traceInput(checkDiffLeaf(op, l, `differentiated leaf ${i} of argument(s) ${argnums}`))
+  );
+  const rebuilt = unflatten(inDef, wrapped) as unknown[];
+  const callArgs = [...args];
+  argnums.forEach((a, i) => callArgs[a] = rebuilt[i]);
+  const out = withGraphKept(() => (f as (...a: unknown[]) => unknown)(...callArgs));
+  const [outLeaves, outDef] = flatten(pick(out) as PyTree<unknown>);
+  outLeaves.forEach((l, i) => {
+    if (!(l instanceof Tensor)) {
+      throw new TypeError(`${op}: output leaf ${i} is ${typeof l}, not a Tensor`);
+    }
+  });
+  const ins = wrapped.map((w) => w.node);
+  const entries = tape((outLeaves as Tensor[]).map((t) => t.node), new Set(ins));
+  return { inDef, ins, out, outLeaves: outLeaves as Tensor[], outDef, entries };
+}
+
+const zerosFor = (n: Node) => B.konst(0, n);
+
+function normArgnums(
+  a: number | readonly number[] | undefined,
+): { nums: number[]; single: boolean } {
+  if (a === undefined) return { nums: [0], single: true };
+  if (typeof a === "number") return { nums: [a], single: true };
+  return { nums: [...a], single: false };
+}
+
+/**
+ * Reverse mode: `[out, pullback]`; `pullback(ct)` returns one cotangent per primal (pytrees of
+ * the primals' structure). @example const [y, pb] = k.vjp((x) => x.sin(), x); const [gx] = pb(k.onesLike(y))
+ */
+export function vjp(
+  f: (...args: never[]) => unknown,
+  ...primals: unknown[]
+): [unknown, (ct: unknown) => unknown[]] {
+  const tr = trace("vjp", f, primals, primals.map((_, i) => i));
+  const pullback = (ct: unknown): unknown[] => {
+    const [cl, cdef] = flatten(ct as PyTree<unknown>);
+    if (!sameDef(cdef, tr.outDef)) {
+      throw new Error(
+        `vjp: cotangent structure ${formatDef(cdef)} does not match output structure ${
+          formatDef(tr.outDef)
+        }`,
+      );
+    }
+    const cts = (cl as Tensor[]).map((c, i) => {
+      const o = tr.outLeaves[i];
+      if (!(c instanceof Tensor) || c.shape.join() !== o.shape.join()) {
+        throw new Error(
+          `vjp: cotangent ${i} must have shape ${fmt(o.shape)}, got ${
+            c instanceof Tensor ? fmt(c.shape) : typeof c
+          }`,
+        );
+      }
+      return c.dtype === o.dtype ? c.node : B.cast(c.node, o.dtype);
+    });
+    const gs = backward(tr.entries, tr.outLeaves.map((t) => t.node), cts, tr.ins);
+    return unflatten(tr.inDef, gs.map((g, i) => new Tensor(g ?? zerosFor(tr.ins[i])))) as unknown[];
+  };
+  return [tr.out, pullback];
+}
+
+/** Options of `grad` and `valueAndGrad`. */
+export interface GradOptions {
+  /** Which positional argument(s) to differentiate (default 0). A list gives a list of grads. */
+  argnums?: number | readonly number[];
+  /** `f` returns `[value, aux]`; aux is passed through undifferentiated. */
+  hasAux?: boolean;
+}
+
+function gradImpl(
+  op: string,
+  f: (...args: never[]) => unknown,
+  opts: GradOptions,
+  args: unknown[],
+): [unknown, unknown] {
+  const { nums, single } = normArgnums(opts.argnums);
+  const pick = (o: unknown) => {
+    if (!opts.hasAux) return o;
+    if (!Array.isArray(o) || o.length !== 2) {
+      throw new TypeError(`${op}: with hasAux, f must return [value, aux]`);
+    }
+    return o[0];
+  };
+  const tr = trace(op, f, args, nums, pick);
+  const value = tr.outLeaves[0];
+  if (tr.outLeaves.length !== 1 || value.size !== 1 || value.ndim !== 0 || !isFloat(value.dtype)) {
+    const got = tr.outLeaves.length === 1
+      ? `${value.dtype}${fmt(value.shape)}`
+      : `a tree of ${tr.outLeaves.length} tensors`;
+    throw new TypeError(
+      `${op}: f must return a scalar float tensor, got ${got} (use vjp or jacrev for non-scalar outputs)`,
+    );
+  }
+  const [g] = [backward(tr.entries, [value.node], [B.konst(1, value.node)], tr.ins)];
+  const grads = unflatten(
+    tr.inDef,
+    g.map((x, i) => new Tensor(x ?? zerosFor(tr.ins[i]))),
+  ) as unknown[];
+  const result = single ? grads[0] : grads;
+  const v = opts.hasAux ? [value, (tr.out as unknown[])[1]] : value;
+  return [v, result];
+}
+
+/**
+ * The gradient of a scalar function, as a function of the same arguments. Pytrees in, same
+ * structure out. @example const g = k.grad((w) => k.sum(w.mul(w)))(w) // 2w
+ */
+export function grad<A extends unknown[], G = A[0]>(
+  f: (...args: A) => unknown,
+  opts: GradOptions = {},
+): (...args: A) => G {
+  return (...args: A) => {
+    const [v, g] = gradImpl("grad", f as (...args: never[]) => unknown, opts, args);
+    return (opts.hasAux ? [g, (v as unknown[])[1]] : g) as G;
+  };
+}
+
+/** `[value, grad]` in one trace (they fuse when realized together). @example const [loss, g] = k.valueAndGrad(lossFn)(params, x, y) */
+export function valueAndGrad<A extends unknown[], G = A[0]>(
+  f: (...args: A) => unknown,
+  opts: GradOptions = {},
+): (...args: A) => [Tensor, G] {
+  return (...args: A) =>
+    gradImpl("valueAndGrad", f as (...args: never[]) => unknown, opts, args) as [Tensor, G];
+}
+
+/**
+ * Forward mode: `[out, tangentOut]` for tangents shaped like the primals.
+ * @example const [y, t] = k.jvp((x) => x.exp(), [x], [k.onesLike(x)])
+ */
+export function jvp(
+  f: (...args: never[]) => unknown,
+  primals: readonly unknown[],
+  tangents: readonly unknown[],
+): [unknown, unknown] {
+  const tr = trace("jvp", f, primals, primals.map((_, i) => i));
+  const [tl, tdef] = flatten(tangents as PyTree<unknown>);
+  if (!sameDef(tdef, tr.inDef)) {
+    throw new Error(
+      `jvp: tangent structure ${formatDef(tdef)} does not match primal structure ${
+        formatDef(tr.inDef)
+      }`,
+    );
+  }
+  const tn = (tl as Tensor[]).map((t, i) => {
+    const p = tr.ins[i];
+    if (!(t instanceof Tensor) || t.shape.join() !== p.shape.join()) {
+      throw new Error(
+        `jvp: tangent ${i} must have shape ${fmt(p.shape)}, got ${
+          t instanceof Tensor ? fmt(t.shape) : typeof t
+        }`,
+      );
+    }
+    return t.dtype === p.dtype ? t.node : B.cast(t.node, p.dtype);
+  });
+  const outs = forward(tr.entries, tr.ins, tn, tr.outLeaves.map((t) => t.node));
+  const tout = unflatten(
+    tr.outDef,
+    outs.map((o, i) => new Tensor(o ?? zerosFor(tr.outLeaves[i].node))),
+  );
+  return [tr.out, tout];
+}
+
+/** Blocks derivatives in both modes; the value passes through. @example k.stopGradient(target) */
+export function stopGradient(x: Tensor): Tensor {
+  return new Tensor(makeNode("stopGradient", [x.node]));
+}
