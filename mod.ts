@@ -24,3 +24,15 @@ export { realize } from "./core/tensor/readback.ts";
 export { type KernelInfo, memoryStats, schedule } from "./core/tensor/inspect.ts";
 export type { MemoryStats } from "./core/backends/backend.ts";
 export { defaultDevice, setDefaultDevice } from "./core/tensor/device.ts";
+export {
+  grad,
+  type GradOptions,
+  jvp,
+  stopGradient,
+  valueAndGrad,
+  vjp,
+} from "./core/transforms/autodiff.ts";
+export * as tree from "./core/transforms/tree.ts";
+export { hessian, jacfwd, type JacOptions, jacrev } from "./core/transforms/jacobian.ts";
+export * as testing from "./core/transforms/testing.ts";
+export { customJvp, customVjp, type CustomVjpRules } from "./core/transforms/custom.ts";

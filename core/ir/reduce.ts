@@ -54,6 +54,7 @@ export const REDUCES: Primitive[] = [
     shape: keep,
     identity: lowest,
     js: ([a, v]) => `Math.max(${a},${v})`,
+    ...extremeRules,
   },
   {
     name: "min",
@@ -61,6 +62,7 @@ export const REDUCES: Primitive[] = [
     shape: keep,
     identity: highest,
     js: ([a, v]) => `Math.min(${a},${v})`,
+    ...extremeRules,
   },
 ];
 

@@ -55,3 +55,25 @@ export const GATHER: Primitive = {
 };
 
 register(BUFFER, CONST, IOTA, GATHER);
+
+/** Rules supplied at call time by `customVjp` / `customJvp` (held in the node's `arg`). */
+export interface CustomRule {
+  readonly name: string;
+  readonly vjp: (ct: Node, e: Eqn) => (Node | null)[];
+  readonly jvp: (tangents: readonly (Node | null)[], e: Eqn) => Node | null;
+}
+
+/**
+ * `custom(value, ...inputs)`: evaluates to `value` (sources after the first only tie the
+ * user's inputs into the graph), differentiated by the rule in `arg` instead of through
+ * `value`'s own graph.
+ */
+export const CUSTOM: Primitive = {
+  name: "custom",
+  kind: "movement",
+  index: (_b, idx) => ({ idx }),
+  vjp: (ct, e) => (e.arg as CustomRule).vjp(ct, e),
+  jvp: (ts, e) => (e.arg as CustomRule).jvp(ts, e),
+};
+
+register(CUSTOM);

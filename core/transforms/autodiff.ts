@@ -27,7 +27,7 @@ interface Entry {
 }
 
 /** Equations on paths from `ins` to `outs`, in topological order. */
-function tape(outs: readonly Node[], ins: ReadonlySet<Node>): Entry[] {
+export function tape(outs: readonly Node[], ins: ReadonlySet<Node>): Entry[] {
   const depends = new Map<Node, boolean>();
   const order: Entry[] = [];
   // Iterative post-order DFS (graphs can be deep: thousands of chained ops).

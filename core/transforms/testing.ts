@@ -1,0 +1,2 @@
+/** Testing utilities (`k.testing`). @module */
+export { checkGrads, type CheckGradsOptions } from "./check.ts";
