@@ -32,7 +32,15 @@ export {
   valueAndGrad,
   vjp,
 } from "./core/transforms/autodiff.ts";
+/** Pytree utilities: flatten, unflatten, map, leaves. */
 export * as tree from "./core/transforms/tree.ts";
-export { hessian, jacfwd, type JacOptions, jacrev } from "./core/transforms/jacobian.ts";
+export {
+  hessian,
+  jacfwd,
+  type JacOptions,
+  jacrev,
+  type TensorFn,
+} from "./core/transforms/jacobian.ts";
+/** Testing utilities: `checkGrads`. */
 export * as testing from "./core/transforms/testing.ts";
-export { customJvp, customVjp, type CustomVjpRules } from "./core/transforms/custom.ts";
+export { type AnyFn, customJvp, customVjp, type CustomVjpRules } from "./core/transforms/custom.ts";

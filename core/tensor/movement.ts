@@ -20,6 +20,7 @@ import type { Tensor } from "./tensor.ts";
 
 /** Options naming one axis. */
 export interface AxisOption {
+  /** The axis (negative counts from the end). */
   axis?: number;
 }
 

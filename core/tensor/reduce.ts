@@ -145,6 +145,7 @@ export function logSoftmax(x: TensorLike, opts: SoftmaxOptions = {}): Tensor {
 export interface ArgOptions {
   /** The axis (default: over the flattened tensor). */
   axis?: number;
+  /** Keep the reduced axis with size 1 (default false). */
   keepdims?: boolean;
 }
 

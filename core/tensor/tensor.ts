@@ -18,7 +18,11 @@ import type { TensorLike } from "./convert.ts";
 
 /** An immutable, lazy n-dimensional array. */
 export class Tensor {
-  /** The graph node this handle points at (internal; shared by transforms). */
+  /**
+   * The graph node this handle points at. Internal: shared by the transforms and backends;
+   * not part of the stable API.
+   * @internal
+   */
   readonly node: Node;
 
   /** Wraps a graph node. Users create tensors with `k.tensor`, `k.zeros`, … */
@@ -92,214 +96,283 @@ export class Tensor {
     return mv.transpose(this);
   }
 
-  /** @see add */ add(y: TensorLike): Tensor {
+  /** Method form of `k.add`. */
+  add(y: TensorLike): Tensor {
     return ew.add(this, y);
   }
-  /** @see sub */ sub(y: TensorLike): Tensor {
+  /** Method form of `k.sub`. */
+  sub(y: TensorLike): Tensor {
     return ew.sub(this, y);
   }
-  /** @see mul */ mul(y: TensorLike): Tensor {
+  /** Method form of `k.mul`. */
+  mul(y: TensorLike): Tensor {
     return ew.mul(this, y);
   }
-  /** @see div */ div(y: TensorLike): Tensor {
+  /** Method form of `k.div`. */
+  div(y: TensorLike): Tensor {
     return ew.div(this, y);
   }
-  /** @see pow */ pow(y: TensorLike): Tensor {
+  /** Method form of `k.pow`. */
+  pow(y: TensorLike): Tensor {
     return ew.pow(this, y);
   }
-  /** @see maximum */ maximum(y: TensorLike): Tensor {
+  /** Method form of `k.maximum`. */
+  maximum(y: TensorLike): Tensor {
     return ew.maximum(this, y);
   }
-  /** @see minimum */ minimum(y: TensorLike): Tensor {
+  /** Method form of `k.minimum`. */
+  minimum(y: TensorLike): Tensor {
     return ew.minimum(this, y);
   }
-  /** @see mod */ mod(y: TensorLike): Tensor {
+  /** Method form of `k.mod`. */
+  mod(y: TensorLike): Tensor {
     return ew.mod(this, y);
   }
-  /** @see floorDivide */ floorDivide(y: TensorLike): Tensor {
+  /** Method form of `k.floorDivide`. */
+  floorDivide(y: TensorLike): Tensor {
     return ew.floorDivide(this, y);
   }
-  /** @see equal */ equal(y: TensorLike): Tensor {
+  /** Method form of `k.equal`. */
+  equal(y: TensorLike): Tensor {
     return ew.equal(this, y);
   }
-  /** @see notEqual */ notEqual(y: TensorLike): Tensor {
+  /** Method form of `k.notEqual`. */
+  notEqual(y: TensorLike): Tensor {
     return ew.notEqual(this, y);
   }
-  /** @see less */ less(y: TensorLike): Tensor {
+  /** Method form of `k.less`. */
+  less(y: TensorLike): Tensor {
     return ew.less(this, y);
   }
-  /** @see lessEqual */ lessEqual(y: TensorLike): Tensor {
+  /** Method form of `k.lessEqual`. */
+  lessEqual(y: TensorLike): Tensor {
     return ew.lessEqual(this, y);
   }
-  /** @see greater */ greater(y: TensorLike): Tensor {
+  /** Method form of `k.greater`. */
+  greater(y: TensorLike): Tensor {
     return ew.greater(this, y);
   }
-  /** @see greaterEqual */ greaterEqual(y: TensorLike): Tensor {
+  /** Method form of `k.greaterEqual`. */
+  greaterEqual(y: TensorLike): Tensor {
     return ew.greaterEqual(this, y);
   }
-  /** Alias of `greater`. */ gt(y: TensorLike): Tensor {
+  /** Alias of `greater`. */
+  gt(y: TensorLike): Tensor {
     return ew.greater(this, y);
   }
-  /** Alias of `less`. */ lt(y: TensorLike): Tensor {
+  /** Alias of `less`. */
+  lt(y: TensorLike): Tensor {
     return ew.less(this, y);
   }
-  /** @see logicalAnd */ logicalAnd(y: TensorLike): Tensor {
+  /** Method form of `k.logicalAnd`. */
+  logicalAnd(y: TensorLike): Tensor {
     return ew.logicalAnd(this, y);
   }
-  /** @see logicalOr */ logicalOr(y: TensorLike): Tensor {
+  /** Method form of `k.logicalOr`. */
+  logicalOr(y: TensorLike): Tensor {
     return ew.logicalOr(this, y);
   }
-  /** @see logicalNot */ logicalNot(): Tensor {
+  /** Method form of `k.logicalNot`. */
+  logicalNot(): Tensor {
     return ew.logicalNot(this);
   }
-  /** @see neg */ neg(): Tensor {
+  /** Method form of `k.neg`. */
+  neg(): Tensor {
     return ew.neg(this);
   }
-  /** @see abs */ abs(): Tensor {
+  /** Method form of `k.abs`. */
+  abs(): Tensor {
     return ew.abs(this);
   }
-  /** @see sign */ sign(): Tensor {
+  /** Method form of `k.sign`. */
+  sign(): Tensor {
     return ew.sign(this);
   }
-  /** @see exp */ exp(): Tensor {
+  /** Method form of `k.exp`. */
+  exp(): Tensor {
     return ew.exp(this);
   }
-  /** @see log */ log(): Tensor {
+  /** Method form of `k.log`. */
+  log(): Tensor {
     return ew.log(this);
   }
-  /** @see log1p */ log1p(): Tensor {
+  /** Method form of `k.log1p`. */
+  log1p(): Tensor {
     return ew.log1p(this);
   }
-  /** @see expm1 */ expm1(): Tensor {
+  /** Method form of `k.expm1`. */
+  expm1(): Tensor {
     return ew.expm1(this);
   }
-  /** @see sqrt */ sqrt(): Tensor {
+  /** Method form of `k.sqrt`. */
+  sqrt(): Tensor {
     return ew.sqrt(this);
   }
-  /** @see rsqrt */ rsqrt(): Tensor {
+  /** Method form of `k.rsqrt`. */
+  rsqrt(): Tensor {
     return ew.rsqrt(this);
   }
-  /** @see sin */ sin(): Tensor {
+  /** Method form of `k.sin`. */
+  sin(): Tensor {
     return ew.sin(this);
   }
-  /** @see cos */ cos(): Tensor {
+  /** Method form of `k.cos`. */
+  cos(): Tensor {
     return ew.cos(this);
   }
-  /** @see tanh */ tanh(): Tensor {
+  /** Method form of `k.tanh`. */
+  tanh(): Tensor {
     return ew.tanh(this);
   }
-  /** @see sigmoid */ sigmoid(): Tensor {
+  /** Method form of `k.sigmoid`. */
+  sigmoid(): Tensor {
     return ew.sigmoid(this);
   }
-  /** @see relu */ relu(): Tensor {
+  /** Method form of `k.relu`. */
+  relu(): Tensor {
     return ew.relu(this);
   }
-  /** @see erf */ erf(): Tensor {
+  /** Method form of `k.erf`. */
+  erf(): Tensor {
     return ew.erf(this);
   }
-  /** @see floor */ floor(): Tensor {
+  /** Method form of `k.floor`. */
+  floor(): Tensor {
     return ew.floor(this);
   }
-  /** @see ceil */ ceil(): Tensor {
+  /** Method form of `k.ceil`. */
+  ceil(): Tensor {
     return ew.ceil(this);
   }
-  /** @see round */ round(): Tensor {
+  /** Method form of `k.round`. */
+  round(): Tensor {
     return ew.round(this);
   }
-  /** @see isnan */ isnan(): Tensor {
+  /** Method form of `k.isnan`. */
+  isnan(): Tensor {
     return ew.isnan(this);
   }
-  /** @see isfinite */ isfinite(): Tensor {
+  /** Method form of `k.isfinite`. */
+  isfinite(): Tensor {
     return ew.isfinite(this);
   }
-  /** @see astype */ astype(dtype: DType): Tensor {
+  /** Method form of `k.astype`. */
+  astype(dtype: DType): Tensor {
     return ew.astype(this, dtype);
   }
-  /** @see clip */ clip(min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  /** Method form of `k.clip`. */
+  clip(min?: TensorLike | null, max?: TensorLike | null): Tensor {
     return ew.clip(this, min, max);
   }
 
-  /** @see sum */ sum(opts?: rd.ReduceOptions): Tensor {
+  /** Method form of `k.sum`. */
+  sum(opts?: rd.ReduceOptions): Tensor {
     return rd.sum(this, opts);
   }
-  /** @see mean */ mean(opts?: rd.ReduceOptions): Tensor {
+  /** Method form of `k.mean`. */
+  mean(opts?: rd.ReduceOptions): Tensor {
     return rd.mean(this, opts);
   }
-  /** @see max */ max(opts?: rd.ReduceOptions): Tensor {
+  /** Method form of `k.max`. */
+  max(opts?: rd.ReduceOptions): Tensor {
     return rd.max(this, opts);
   }
-  /** @see min */ min(opts?: rd.ReduceOptions): Tensor {
+  /** Method form of `k.min`. */
+  min(opts?: rd.ReduceOptions): Tensor {
     return rd.min(this, opts);
   }
-  /** @see prod */ prod(opts?: rd.ReduceOptions): Tensor {
+  /** Method form of `k.prod`. */
+  prod(opts?: rd.ReduceOptions): Tensor {
     return rd.prod(this, opts);
   }
-  /** @see argmax */ argmax(opts?: rd.ArgOptions): Tensor {
+  /** Method form of `k.argmax`. */
+  argmax(opts?: rd.ArgOptions): Tensor {
     return rd.argmax(this, opts);
   }
-  /** @see argmin */ argmin(opts?: rd.ArgOptions): Tensor {
+  /** Method form of `k.argmin`. */
+  argmin(opts?: rd.ArgOptions): Tensor {
     return rd.argmin(this, opts);
   }
-  /** @see variance */ variance(opts?: rd.VarianceOptions): Tensor {
+  /** Method form of `k.variance`. */
+  variance(opts?: rd.VarianceOptions): Tensor {
     return rd.variance(this, opts);
   }
-  /** @see std */ std(opts?: rd.VarianceOptions): Tensor {
+  /** Method form of `k.std`. */
+  std(opts?: rd.VarianceOptions): Tensor {
     return rd.std(this, opts);
   }
-  /** @see logsumexp */ logsumexp(opts?: rd.ReduceOptions): Tensor {
+  /** Method form of `k.logsumexp`. */
+  logsumexp(opts?: rd.ReduceOptions): Tensor {
     return rd.logsumexp(this, opts);
   }
-  /** @see cumsum */ cumsum(opts?: rd.CumsumOptions): Tensor {
+  /** Method form of `k.cumsum`. */
+  cumsum(opts?: rd.CumsumOptions): Tensor {
     return rd.cumsum(this, opts);
   }
-  /** @see softmax */ softmax(opts?: rd.SoftmaxOptions): Tensor {
+  /** Method form of `k.softmax`. */
+  softmax(opts?: rd.SoftmaxOptions): Tensor {
     return rd.softmax(this, opts);
   }
-  /** @see logSoftmax */ logSoftmax(opts?: rd.SoftmaxOptions): Tensor {
+  /** Method form of `k.logSoftmax`. */
+  logSoftmax(opts?: rd.SoftmaxOptions): Tensor {
     return rd.logSoftmax(this, opts);
   }
 
-  /** @see reshape */ reshape(shape: readonly number[]): Tensor {
+  /** Method form of `k.reshape`. */
+  reshape(shape: readonly number[]): Tensor {
     return mv.reshape(this, shape);
   }
-  /** @see transpose */ transpose(perm?: readonly number[]): Tensor {
+  /** Method form of `k.transpose`. */
+  transpose(perm?: readonly number[]): Tensor {
     return mv.transpose(this, perm);
   }
-  /** @see expandDims */ expandDims(axis: number | readonly number[]): Tensor {
+  /** Method form of `k.expandDims`. */
+  expandDims(axis: number | readonly number[]): Tensor {
     return mv.expandDims(this, axis);
   }
-  /** @see squeeze */ squeeze(axis?: number | readonly number[]): Tensor {
+  /** Method form of `k.squeeze`. */
+  squeeze(axis?: number | readonly number[]): Tensor {
     return mv.squeeze(this, axis);
   }
-  /** @see broadcastTo */ broadcastTo(shape: readonly number[]): Tensor {
+  /** Method form of `k.broadcastTo`. */
+  broadcastTo(shape: readonly number[]): Tensor {
     return mv.broadcastTo(this, shape);
   }
-  /** @see slice */ slice(specs: readonly mv.SliceSpec[]): Tensor {
+  /** Method form of `k.slice`. */
+  slice(specs: readonly mv.SliceSpec[]): Tensor {
     return mv.slice(this, specs);
   }
-  /** @see pad */ pad(pads: readonly (readonly [number, number])[], opts?: mv.PadOptions): Tensor {
+  /** Method form of `k.pad`. */
+  pad(pads: readonly (readonly [number, number])[], opts?: mv.PadOptions): Tensor {
     return mv.pad(this, pads, opts);
   }
-  /** @see flip */ flip(opts?: { axis?: number | readonly number[] }): Tensor {
+  /** Method form of `k.flip`. */
+  flip(opts?: { axis?: number | readonly number[] }): Tensor {
     return mv.flip(this, opts);
   }
-  /** @see split */ split(s: number | readonly number[], opts?: mv.AxisOption): Tensor[] {
+  /** Method form of `k.split`. */
+  split(s: number | readonly number[], opts?: mv.AxisOption): Tensor[] {
     return mv.split(this, s, opts);
   }
-  /** @see tile */ tile(reps: number | readonly number[]): Tensor {
+  /** Method form of `k.tile`. */
+  tile(reps: number | readonly number[]): Tensor {
     return mv.tile(this, reps);
   }
-  /** @see repeat */ repeat(repeats: number, opts?: mv.AxisOption): Tensor {
+  /** Method form of `k.repeat`. */
+  repeat(repeats: number, opts?: mv.AxisOption): Tensor {
     return mv.repeat(this, repeats, opts);
   }
 
-  /** @see matmul */ matmul(y: TensorLike): Tensor {
+  /** Method form of `k.matmul`. */
+  matmul(y: TensorLike): Tensor {
     return la.matmul(this, y);
   }
-  /** @see dot */ dot(y: TensorLike): Tensor {
+  /** Method form of `k.dot`. */
+  dot(y: TensorLike): Tensor {
     return la.dot(this, y);
   }
-  /** @see take */ take(
+  /** Method form of `k.take`. */
+  take(
     indices: Tensor | number | readonly number[],
     opts?: ix.TakeOptions,
   ): Tensor {

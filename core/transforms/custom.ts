@@ -14,7 +14,8 @@ import { backward, tape } from "./autodiff.ts";
 import { flatten, type PyTree, unflatten } from "./tree.ts";
 import { fmt } from "../shape.ts";
 
-type AnyFn = (...args: never[]) => unknown;
+/** Any function (parameters unconstrained). */
+export type AnyFn = (...args: never[]) => unknown;
 
 /** Tensor leaves of all arguments, with a way to rebuild per-argument trees. */
 function argLeaves(args: readonly unknown[]) {

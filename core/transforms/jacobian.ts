@@ -15,7 +15,8 @@ export interface JacOptions {
   argnums?: number;
 }
 
-type TensorFn = (...args: Tensor[]) => Tensor;
+/** A function from tensors to a tensor. */
+export type TensorFn = (...args: Tensor[]) => Tensor;
 
 function checkOut(op: string, y: unknown): Tensor {
   if (!(y instanceof Tensor)) {
