@@ -44,3 +44,4 @@ export {
 /** Testing utilities: `checkGrads`. */
 export * as testing from "./core/transforms/testing.ts";
 export { type AnyFn, customJvp, customVjp, type CustomVjpRules } from "./core/transforms/custom.ts";
+export * as random from "./core/random/random.ts";

@@ -11,10 +11,37 @@ import { prim } from "../../ir/primitive.ts";
 /** A literal for a constant of dtype `d`. */
 export function literal(v: number, d: DType): string {
   if (d === "float32") v = Math.fround(v);
-  if (Object.is(v, -0)) return "-0";
+  // Parenthesized when negative: renders put literals right after `-` (`x - (-5)`).
+  if (Object.is(v, -0)) return "(-0)";
   if (v === Infinity) return "Infinity";
-  if (v === -Infinity) return "-Infinity";
-  return String(v);
+  if (v === -Infinity) return "(-Infinity)";
+  return v < 0 ? `(${v})` : String(v);
+}
+
+/** Ops whose float result is exactly representable in the input's precision. */
+const EXACT = new Set([
+  "where",
+  "neg",
+  "abs",
+  "maximum",
+  "minimum",
+  "relu",
+  "cast",
+  "sign",
+  "floor",
+  "ceil",
+  "round",
+  "stopGradient",
+  "load",
+]);
+
+/**
+ * float32 semantics: every inexact float32 result is rounded with `Math.fround`, so a fused
+ * kernel computes exactly what op-by-op float32 (and WebGPU) would, and a value compared with
+ * its own materialized copy (`x == max(x)`) matches.
+ */
+export function roundF32(i: Instr, e: string): string {
+  return i.dtype === "float32" && !EXACT.has(i.op) ? `Math.fround(${e})` : e;
 }
 
 /** Renders instruction `i` as an expression over already-defined names. */
@@ -43,7 +70,7 @@ export class JsEmitter {
   emitInstr(i: Instr, pad: string): void {
     if (!this.live.has(i) || i.op === "const" || i.op === "var" || i.op === "reduce") return;
     if (this.alias.has(i)) return;
-    this.lines.push(`${pad}const v${i.id} = ${expr(i, this.name)};`);
+    this.lines.push(`${pad}const v${i.id} = ${roundF32(i, expr(i, this.name))};`);
   }
 
   /** Emits the items of `s`, calling `onLoop` for nested loops. */
@@ -87,6 +114,8 @@ export class JsEmitter {
       `${inner}${acc} = ${p.js!([acc, this.name(l.value!)], l.result!.dtype, l.result!.dtype, 0)};`,
     );
     this.closeFor(l, inner);
+    // Accumulate in float64 (more accurate), round once like a float32 result.
+    if (l.result!.dtype === "float32") this.lines.push(`${pad}${acc} = Math.fround(${acc});`);
   };
 }
 

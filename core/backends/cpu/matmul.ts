@@ -101,7 +101,10 @@ export function renderContraction(ir: KernelIR): string | undefined {
         const idx = [...(bargs ? [bargs] : []), ...(i ? [`i0 + ${a}`] : []), `j0 + ${b}`].join(
           ", ",
         );
-        L2.push(`${pad}epi(${idx}, ${acc(a, b)});`);
+        const v = ir.outDtype === "float32" || L.result!.dtype === "float32"
+          ? `Math.fround(${acc(a, b)})`
+          : acc(a, b);
+        L2.push(`${pad}epi(${idx}, ${v});`);
       }
     }
     return L2;
