@@ -7,14 +7,28 @@
  * import * as k from "@kiln/kiln";
  * const x = k.tensor([[1, 2], [3, 4]]);
  * const y = k.relu(x.mul(1.5).add(0.5)).sum({ axis: 1 });
- * console.log(await y.toArray()); // [5, 11]
+ * console.log(await y.toArray()); // [5.5, 11.5]
  * ```
  * @module
  */
 export { Tensor } from "./core/tensor/tensor.ts";
 export type { TensorLike } from "./core/tensor/convert.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
-export * from "./core/tensor/creation.ts";
+export {
+  arange,
+  type CreateOptions,
+  eye,
+  type EyeOptions,
+  full,
+  linspace,
+  type LinspaceOptions,
+  type NestedArray,
+  ones,
+  onesLike,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./core/tensor/creation.ts";
 export * from "./core/tensor/elementwise.ts";
 export * from "./core/tensor/reduce.ts";
 export * from "./core/tensor/movement.ts";

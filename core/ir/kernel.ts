@@ -10,6 +10,7 @@
  * @module
  */
 import type { DType } from "../dtype.ts";
+import { prim } from "./primitive.ts";
 
 /** One SSA value. `op` is a primitive name or one of `const`, `var`, `load`, `reduce`. */
 export interface Instr {
@@ -26,6 +27,10 @@ export interface Instr {
 /** A loop nest: the output loop or a reduction. */
 export interface Loop {
   readonly kind: "loop";
+  /** One scope per axis, each nested in the previous: work is hoisted to the outermost axis
+   * it depends on (a row's max is loaded once per row, not once per element). */
+  readonly scopes: readonly Scope[];
+  /** The innermost scope. */
   readonly body: Scope;
   readonly vars: Instr[];
   readonly sizes: readonly number[];
@@ -82,12 +87,17 @@ export class KernelBuilder {
   }
 
   private openLoop(parent: Scope, sizes: readonly number[], reduceOp?: string): Loop {
-    const body: Scope = { id: this.nextId++, parent, depth: parent.depth + 1, items: [] };
+    const scopes: Scope[] = [];
+    let up = parent;
+    for (let i = 0; i < Math.max(sizes.length, 1); i++) {
+      up = { id: this.nextId++, parent: up, depth: up.depth + 1, items: [] };
+      scopes.push(up);
+    }
     // A size-1 axis has the single index 0: a constant, so it simplifies away.
     const vars = sizes.map((n, i) =>
-      n === 1 ? this.const(0) : this.make("var", [], i, "int32", body, [0, n - 1])
+      n === 1 ? this.const(0) : this.make("var", [], i, "int32", scopes[i], [0, n - 1])
     );
-    return { kind: "loop", body, vars, sizes, reduceOp };
+    return { kind: "loop", scopes, body: up, vars, sizes, reduceOp };
   }
 
   private make(
@@ -140,6 +150,10 @@ export class KernelBuilder {
       if (s) return s;
     }
     if (op === "where" && args[0].op === "const") return args[0].arg ? args[1] : args[2];
+    if (args.length && op !== "load" && args.every((a) => a.op === "const")) {
+      const v = foldConst(op, args, dtype, arg);
+      if (v !== undefined) return this.const(v, dtype);
+    }
     const key = `${op}|${dtype}|${arg === undefined ? "" : JSON.stringify(arg)}|${
       args.map((a) => a.id).join(",")
     }`;
@@ -278,6 +292,22 @@ export class KernelBuilder {
   }
 }
 
+/** Evaluates an op on constants with its JS rendering (ops needing runtime helpers excepted). */
+function foldConst(
+  op: string,
+  args: readonly Instr[],
+  dtype: DType,
+  arg: unknown,
+): number | undefined {
+  const p = prim(op);
+  if (!p.js || p.kind !== "elementwise") return undefined;
+  const lit = (a: Instr) => `(${Object.is(a.arg, -0) ? "-0" : String(a.arg)})`;
+  const src = p.js(args.map(lit), dtype, args[0].dtype, arg);
+  if (src.includes("H.")) return undefined;
+  const v = Number(new Function(`return ${src};`)());
+  return dtype === "float32" ? Math.fround(v) : dtype === "int32" ? v | 0 : v;
+}
+
 function foldInt(op: string, a: number, b: number): number {
   switch (op) {
     case "add":
@@ -367,7 +397,7 @@ export function liveSet(k: KernelIR): Set<Instr | Loop> {
     for (const it of s.items) {
       if ("kind" in it) {
         if (it.result) loopOf.set(it.result, it);
-        index(it.body);
+        it.scopes.forEach(index);
       }
     }
   };

@@ -57,7 +57,7 @@
  * ```
  * @module
  */
-import { erf as hostErf } from "../backends/cpu/runtime.ts";
+import { erf as hostErf } from "../scalar.ts";
 import { isFloat } from "../dtype.ts";
 import { makeLeaf } from "../ir/graph.ts";
 import { broadcastShapes, checkShape, fmt, normAxis, numel, shapeEq } from "../shape.ts";

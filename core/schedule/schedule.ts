@@ -31,12 +31,21 @@ export interface ScheduledKernel {
   toString(): string;
 }
 
-/** Whether a subgraph is free to recompute anywhere (constants and iota through views). */
-function isLeafish(n: Node): boolean {
-  const k = prim(n.op).kind;
-  if (k === "source") return n.op !== "buffer";
-  if (k === "movement" || n.op === "cast") return isLeafish(n.src[0]);
-  return false;
+/** Whether a subgraph is free to recompute anywhere (constants and iota through views/math). */
+function leafishTest(): (n: Node) => boolean {
+  const memo = new Map<Node, boolean>();
+  const test = (n: Node): boolean => {
+    let r = memo.get(n);
+    if (r === undefined) {
+      const k = prim(n.op).kind;
+      if (k === "source") r = n.op !== "buffer" && !n.realized;
+      else if (k === "movement" || k === "elementwise") r = !n.realized && n.src.every(test);
+      else r = false;
+      memo.set(n, r);
+    }
+    return r;
+  };
+  return test;
 }
 
 function broadcasts(n: Node): boolean {
@@ -75,6 +84,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
   const canon = canonicalizer(targets);
   const srcOf = (n: Node) => n.src.map(canon);
   const roots = new Set<Node>(targets.filter((t) => !t.realized));
+  const isLeafish = leafishTest();
   for (;;) {
     const owners = new Map<Node, Set<Node>>();
     const before = roots.size;
@@ -124,28 +134,25 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
   for (const r of [...roots].sort((a, b) => a.id - b.id)) place(r);
   return order.map((r, i) => {
     const l = lowered.get(r)!;
-    return {
-      output: r,
-      inputs: l.inputs,
-      ir: l.ir,
-      toString: () =>
-        `kernel ${i}: ${describe(r)} -> ${r.dtype}${fmt(r.shape)} reads ${
-          l.inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
-        }`,
-    };
+    // Described now: realizing drops the graph this summary is read from.
+    const line = `kernel ${i}: ${describe(r, roots, canon)} -> ${r.dtype}${fmt(r.shape)} reads ${
+      l.inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
+    }`;
+    return { output: r, inputs: l.inputs, ir: l.ir, toString: () => line };
   });
 }
 
-function describe(n: Node): string {
+/** The ops fused into the kernel computing `n` (stopping at other kernels' outputs). */
+function describe(n: Node, roots: ReadonlySet<Node>, canon: (n: Node) => Node): string {
   const ops: string[] = [];
   const seen = new Set<Node>();
-  const walk = (x: Node, depth: number) => {
-    if (seen.has(x) || x.realized || depth > 64) return;
+  const walk = (x: Node) => {
+    if (seen.has(x) || x.realized || (x !== n && roots.has(x))) return;
     seen.add(x);
-    for (const s of x.src) walk(s, depth + 1);
+    for (const s of x.src) walk(canon(s));
     if (prim(x.op).kind !== "movement" && x.op !== "const") ops.push(x.op);
   };
-  walk(n, 0);
+  walk(n);
   const uniq = [...new Set(ops)];
   return uniq.length > 8 ? `${uniq.slice(0, 8).join(",")},…` : uniq.join(",");
 }

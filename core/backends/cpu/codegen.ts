@@ -82,59 +82,71 @@ export class JsEmitter {
     }
   }
 
-  /** Opens `for` loops over the loop's non-constant variables; returns the inner indent. */
-  openFor(l: Loop, pad: string): string {
-    l.vars.forEach((v, k) => {
-      if (v.op !== "var") return;
-      this.lines.push(`${pad}for (let v${v.id} = 0; v${v.id} < ${l.sizes[k]}; v${v.id}++) {`);
-      pad += "  ";
-    });
-    return pad;
-  }
-
-  closeFor(l: Loop, pad: string): void {
+  /**
+   * Emits a loop nest: per axis a `for` (size-1 axes have none) followed by the work hoisted
+   * to that axis; `inner` runs in the innermost body.
+   */
+  emitLoop(
+    l: Loop,
+    pad: string,
+    onLoop: (l: Loop, pad: string) => void,
+    inner: (pad: string) => void,
+  ): void {
     let p = pad;
-    for (const v of l.vars) {
-      if (v.op !== "var") continue;
-      p = p.slice(2);
-      this.lines.push(`${p}}`);
-    }
+    const opened: string[] = [];
+    l.scopes.forEach((s, k) => {
+      const v = l.vars[k];
+      if (v && v.op === "var") {
+        this.lines.push(`${p}for (let v${v.id} = 0; v${v.id} < ${l.sizes[k]}; v${v.id}++) {`);
+        opened.push(p);
+        p += "  ";
+      }
+      this.emitScope(s, p, onLoop);
+    });
+    inner(p);
+    for (const q of opened.reverse()) this.lines.push(`${q}}`);
   }
 
   /** A reduction loop with a scalar accumulator. */
   emitReduce = (l: Loop, pad: string): void => {
     const acc = `v${l.result!.id}`;
+    const d = l.result!.dtype;
     const p = prim(l.reduceOp!);
-    this.lines.push(
-      `${pad}let ${acc} = ${literal(p.identity!(l.result!.dtype), l.result!.dtype)};`,
-    );
-    const inner = this.openFor(l, pad);
-    this.emitScope(l.body, inner, this.emitReduce);
-    this.lines.push(
-      `${inner}${acc} = ${p.js!([acc, this.name(l.value!)], l.result!.dtype, l.result!.dtype, 0)};`,
-    );
-    this.closeFor(l, inner);
+    this.lines.push(`${pad}let ${acc} = ${literal(p.identity!(d), d)};`);
+    this.emitLoop(l, pad, this.emitReduce, (inner) => {
+      this.lines.push(`${inner}${acc} = ${p.js!([acc, this.name(l.value!)], d, d, 0)};`);
+    });
     // Accumulate in float64 (more accurate), round once like a float32 result.
-    if (l.result!.dtype === "float32") this.lines.push(`${pad}${acc} = Math.fround(${acc});`);
+    if (d === "float32") this.lines.push(`${pad}${acc} = Math.fround(${acc});`);
   };
 }
 
+/** Kernel source in two parts: `pre` runs once per compile, `body` per launch. */
+export interface KernelSource {
+  readonly pre: string;
+  readonly body: string;
+}
+
 /** Generic rendering: nested loops over the output, reductions as inner loops. */
-export function renderGeneric(ir: KernelIR): string {
+export function renderGeneric(ir: KernelIR): KernelSource {
   const e = new JsEmitter(ir);
   e.lines.push("let oi = 0;");
   e.emitScope(ir.root, "", (l, pad) => {
     if (l !== ir.out) return e.emitReduce(l, pad);
-    const inner = e.openFor(l, pad);
-    e.emitScope(l.body, inner, e.emitReduce);
-    e.lines.push(`${inner}out[oi++] = ${e.name(ir.value)};`);
-    e.closeFor(l, inner);
+    e.emitLoop(
+      l,
+      pad,
+      e.emitReduce,
+      (inner) => e.lines.push(`${inner}out[oi++] = ${e.name(ir.value)};`),
+    );
   });
-  return e.lines.join("\n");
+  return { pre: "", body: e.lines.join("\n") };
 }
 
-/** Wraps a kernel body into the function source the backend compiles. */
-export function wrap(ir: KernelIR, body: string): string {
+/** The factory source the backend compiles: `pre` once, then the per-launch function. */
+export function wrap(ir: KernelIR, src: KernelSource): string {
   const ins = ir.inputs.map((_, i) => `in${i} = ins[${i}]`).join(", ");
-  return `${ins ? `const ${ins};\n` : ""}${body}`;
+  return `${src.pre}\nreturn function kernel(out, ins) {\n${
+    ins ? `const ${ins};\n` : ""
+  }${src.body}\n};`;
 }

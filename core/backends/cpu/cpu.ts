@@ -12,7 +12,7 @@ import { renderGeneric, wrap } from "./codegen.ts";
 import { renderContraction } from "./matmul.ts";
 import { H } from "./runtime.ts";
 
-type KernelFn = (out: TypedArray, ins: TypedArray[], h: typeof H) => void;
+type KernelFn = (out: TypedArray, ins: TypedArray[]) => void;
 
 /** A CPU buffer: a typed array plus pool bookkeeping. */
 export class CpuBuffer implements BufferHandle {
@@ -93,7 +93,7 @@ export class CpuBackend implements Backend {
     const source = wrap(ir, renderContraction(ir) ?? renderGeneric(ir));
     let k = this.cache.get(source);
     if (!k) {
-      k = new CpuKernel(source, new Function("out", "ins", "H", source) as KernelFn);
+      k = new CpuKernel(source, new Function("H", source)(H) as KernelFn);
       this.cache.set(source, k);
     }
     return k;
@@ -103,7 +103,7 @@ export class CpuBackend implements Backend {
     for (const l of launches) {
       const out = (l.output as CpuBuffer).data;
       const ins = l.inputs.map((b) => (b as CpuBuffer).data);
-      (l.kernel as CpuKernel).fn(out, ins, H);
+      (l.kernel as CpuKernel).fn(out, ins);
     }
   }
 

@@ -11,7 +11,7 @@
  */
 import { type Instr, type KernelIR, linearForm, type Loop } from "../../ir/kernel.ts";
 import { contiguousStrides } from "../../shape.ts";
-import { JsEmitter } from "./codegen.ts";
+import { JsEmitter, type KernelSource } from "./codegen.ts";
 
 interface Access {
   load: Instr;
@@ -28,12 +28,16 @@ function access(load: Instr, allowed: Set<Instr>): Access | undefined {
 }
 
 /** Renders a blocked contraction kernel, or undefined when `ir` is not one. */
-export function renderContraction(ir: KernelIR): string | undefined {
+export function renderContraction(ir: KernelIR): KernelSource | undefined {
   const e = new JsEmitter(ir);
-  const loops = ir.out.body.items.filter((it): it is Loop => "kind" in it && e.live.has(it));
-  if (loops.length !== 1 || ir.root.items.some((it) => "kind" in it && it !== ir.out)) {
-    return undefined;
-  }
+  const outItems = ir.out.scopes.flatMap((s) => s.items);
+  const loops = outItems.filter((it): it is Loop => "kind" in it && e.live.has(it));
+  // The epilogue is compiled once, apart from the launch: it may not need per-launch values
+  // hoisted to the root (constants are inlined, so only computed values would).
+  const rootWork = ir.root.items.some((it) =>
+    it !== ir.out && e.live.has(it) && ("kind" in it || it.op !== "const")
+  );
+  if (loops.length !== 1 || rootWork) return undefined;
   const L = loops[0];
   if (L.reduceOp !== "sum" || L.vars.length !== 1 || L.vars[0].op !== "var") return undefined;
   if (L.body.items.some((it) => "kind" in it)) return undefined;
@@ -62,20 +66,21 @@ export function renderContraction(ir: KernelIR): string | undefined {
     return parts.join(" + ");
   };
 
-  // Epilogue as a local function of the output indices and the accumulated value.
+  // Epilogue as a function of the inputs, output indices and the accumulated value; built once
+  // per compiled kernel so its call site stays monomorphic (V8 inlines it into the tiles).
   const out = ir.out;
   const outStrides = contiguousStrides(ir.outShape);
   e.alias.set(L.result!, "acc");
-  const head = e.lines.length;
-  e.emitScope(ir.root, "", () => {});
-  const params = [...batch, ...(i ? [i] : []), j].map(name).join(", ");
+  const inNames = ir.inputs.map((_, k) => `in${k}`);
+  const params = ["out", ...inNames, ...[...batch, ...(i ? [i] : []), j].map(name)].join(", ");
   e.lines.push(`const epi = (${params}, acc) => {`);
-  e.emitScope(out.body, "  ", () => {});
+  for (const sc of out.scopes) e.emitScope(sc, "  ", () => {});
   const flat = out.vars.map((x, k) => x.op === "var" ? `${outStrides[k]}*${name(x)}` : "0").join(
     " + ",
   );
   e.lines.push(`  out[${flat}] = ${e.name(ir.value)};`, "};");
-  void head;
+  const pre = e.lines.splice(0).join("\n");
+  const fixed = ["out", ...inNames].join(", ");
 
   const xs = `in${X.load.arg}`, ys = `in${Y.load.arg}`;
   const cxi = cf(X, i), cxr = cf(X, r), cyj = cf(Y, j), cyr = cf(Y, r);
@@ -98,9 +103,10 @@ export function renderContraction(ir: KernelIR): string | undefined {
     const bargs = batch.map(name).join(", ");
     for (let a = 0; a < R; a++) {
       for (let b = 0; b < C; b++) {
-        const idx = [...(bargs ? [bargs] : []), ...(i ? [`i0 + ${a}`] : []), `j0 + ${b}`].join(
-          ", ",
-        );
+        const idx = [fixed, ...(bargs ? [bargs] : []), ...(i ? [`i0 + ${a}`] : []), `j0 + ${b}`]
+          .join(
+            ", ",
+          );
         const v = ir.outDtype === "float32" || L.result!.dtype === "float32"
           ? `Math.fround(${acc(a, b)})`
           : acc(a, b);
@@ -140,5 +146,5 @@ export function renderContraction(ir: KernelIR): string | undefined {
     pad = pad.slice(2);
     e.lines.push(`${pad}}`);
   }
-  return e.lines.join("\n");
+  return { pre, body: e.lines.join("\n") };
 }

@@ -1,33 +1,8 @@
 /** Scalar helpers that generated JavaScript kernels call as `H.*`. @module */
 
-const TWO_OVER_SQRT_PI = 1.1283791670955126;
+import { erf } from "../../scalar.ts";
 
-/**
- * erf to full double precision: the all-positive series
- * `erf(x) = 2/√π · e^(−x²) · Σ (2x²)^n x / (1·3·…·(2n+1))` below |x| = 3 (no cancellation),
- * and the continued fraction for erfc above.
- */
-export function erf(x: number): number {
-  if (x !== x) return x;
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    const x2 = 2 * ax * ax;
-    let term = ax, sum = ax;
-    for (let n = 1; n < 200; n++) {
-      term *= x2 / (2 * n + 1);
-      sum += term;
-      if (term < sum * 1e-17) break;
-    }
-    const r = TWO_OVER_SQRT_PI * Math.exp(-ax * ax) * sum;
-    return x < 0 ? -r : r;
-  }
-  if (ax > 6) return x < 0 ? -1 : 1;
-  // erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated backwards.
-  let f = ax;
-  for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
-  const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * f);
-  return x < 0 ? erfc - 1 : 1 - erfc;
-}
+export { erf };
 
 /** Round half to even (numpy / PyTorch `round`). */
 export function roundEven(x: number): number {
