@@ -8,7 +8,7 @@ import { getBackend } from "../backends/backend.ts";
 import type { BufferHandle, Node } from "../ir/node.ts";
 import type { Launch } from "../backends/backend.ts";
 import { type ScheduledKernel, scheduleNodes } from "./schedule.ts";
-import { debugLevel } from "./debug.ts";
+import { debugLevel } from "../debug.ts";
 
 /** A buffer that can give its memory back. */
 export interface Releasable extends BufferHandle {

@@ -11,6 +11,7 @@ import { registerBackend } from "../backend.ts";
 import { renderGeneric, wrap } from "./codegen.ts";
 import { renderContraction } from "./matmul.ts";
 import { H } from "./runtime.ts";
+import { debugLevel } from "../../debug.ts";
 
 type KernelFn = (out: TypedArray, ins: TypedArray[]) => void;
 
@@ -100,10 +101,21 @@ export class CpuBackend implements Backend {
   }
 
   execute(launches: readonly Launch[]): void {
+    const timed = debugLevel() >= 2;
     for (const l of launches) {
       const out = (l.output as CpuBuffer).data;
       const ins = l.inputs.map((b) => (b as CpuBuffer).data);
+      const t0 = timed ? performance.now() : 0;
       (l.kernel as CpuKernel).fn(out, ins);
+      if (timed) {
+        const ms = performance.now() - t0;
+        const bytes = [out, ...ins].reduce((a, x) => a + x.byteLength, 0);
+        console.error(
+          `  cpu kernel: ${out.length} elements, ${ms.toFixed(3)} ms, ${
+            (bytes / ms / 1e6).toFixed(2)
+          } GB/s`,
+        );
+      }
     }
   }
 
