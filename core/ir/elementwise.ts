@@ -21,8 +21,11 @@ const toBool = (): DType => "bool";
 type Deriv = (x: Node, y: Node) => Node;
 type Partials = (a: Node, b: Node, y: Node) => [Node | null, Node | null];
 
+/** Explicitly zero derivatives (piecewise-constant ops): distinct from a missing rule. */
+const ZERO = { vjp: () => [null], jvp: () => null };
+
 function unary(name: string, js: Render, deriv?: Deriv, dtype?: Primitive["dtype"]): Primitive {
-  if (!deriv) return { name, kind: "elementwise", arity: 1, js, dtype };
+  if (!deriv) return { name, kind: "elementwise", arity: 1, js, dtype, ...ZERO };
   const d = (e: Eqn) => deriv(e.src[0], e.out);
   return {
     name,
@@ -41,7 +44,17 @@ function binary(
   partials?: Partials,
   dtype?: Primitive["dtype"],
 ): Primitive {
-  if (!partials) return { name, kind: "elementwise", arity: 2, js, dtype };
+  if (!partials) {
+    return {
+      name,
+      kind: "elementwise",
+      arity: 2,
+      js,
+      dtype,
+      vjp: () => [null, null],
+      jvp: () => null,
+    };
+  }
   const scale = (g: Node, p: Node | null) => (p === null ? null : B.mul(g, p));
   return {
     name,
@@ -132,6 +145,7 @@ export const STOP_GRADIENT: Primitive = {
   kind: "elementwise",
   arity: 1,
   js: ([a]) => a,
+  ...ZERO,
 };
 
 const tie = (a: Node, b: Node, win: (a: Node, b: Node) => Node): [Node, Node] => {
@@ -163,7 +177,8 @@ export const BINARY: Primitive[] = [
     intOr(([a, b]) => `((${a}**${b})|0)`, ([a, b]) => `(${a}**${b})`),
     // d/da = b·a^(b-1); d/db = y·log(a), with log(0) replaced by 0 (as JAX) so 0^b stays finite.
     (a, b, y) => [
-      B.mul(b, B.pow(a, B.sub(b, 1))),
+      // 0 where b = 0 (d/da a⁰ = 0, also at a = 0), as JAX.
+      B.where(B.equal(b, 0), 0, B.mul(b, B.pow(a, B.sub(b, 1)))),
       B.mul(y, B.log(B.where(B.equal(a, 0), one(a), a))),
     ],
   ),

@@ -153,6 +153,8 @@ export const FLIP: Primitive = {
       idx: idx.map((v, i) => flags[i] ? b.op("sub", [b.const(node.shape[i] - 1), v], "int32") : v),
     };
   },
+  vjp: (ct, e) => [makeNode("flip", [ct], e.arg)],
+  jvp: ([t], e) => t && makeNode("flip", [t], e.arg),
 };
 
 register(RESHAPE, PERMUTE, EXPAND, PAD, SHRINK, FLIP);

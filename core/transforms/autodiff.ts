@@ -76,7 +76,7 @@ export function backward(
     const g = ct.get(e.node);
     if (!g) continue;
     const rule = prim(e.op).vjp;
-    if (!rule) continue;
+    if (!rule) throw new Error(`vjp: primitive "${e.op}" has no VJP rule`);
     const gs = rule(g, { src: e.src, arg: e.arg, out: e.node });
     gs.forEach((gi, j) => {
       if (gi) accumulate(ct, e.src[j], gi);
@@ -98,7 +98,7 @@ export function forward(
     const ts = e.src.map((s) => tan.get(s) ?? null);
     if (ts.every((t) => t === null)) continue;
     const rule = prim(e.op).jvp;
-    if (!rule) continue;
+    if (!rule) throw new Error(`jvp: primitive "${e.op}" has no JVP rule`);
     const t = rule(ts, { src: e.src, arg: e.arg, out: e.node });
     if (t) tan.set(e.node, t);
   }
