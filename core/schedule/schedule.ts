@@ -52,6 +52,15 @@ function broadcasts(n: Node): boolean {
   return n.op === "expand" && n.src[0].shape.some((d, i) => d !== n.shape[i]);
 }
 
+/** A stable key for a node argument; non-finite numbers stay distinct (JSON maps them to null). */
+function argKey(arg: unknown): string {
+  return JSON.stringify(
+    arg,
+    (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? `#${v}` : v),
+  ) ??
+    "";
+}
+
 /**
  * Graph-level CSE: structurally identical nodes (same op, arg, dtype, shape and canonical
  * sources) map to one representative, so e.g. the mean computed twice by `x - mean(x)` and
@@ -67,7 +76,7 @@ function canonicalizer(targets: readonly Node[]): (n: Node) => Node {
     let c = n;
     if (!n.realized && n.op !== "disposed") {
       const src = n.src.map(canon);
-      const key = `${n.op}|${n.dtype}|${n.shape}|${JSON.stringify(n.arg)}|${src.map((x) => x.id)}`;
+      const key = `${n.op}|${n.dtype}|${n.shape}|${argKey(n.arg)}|${src.map((x) => x.id)}`;
       const prev = byKey.get(key);
       if (prev && !targetSet.has(n)) c = prev;
       else if (!prev) byKey.set(key, n);
@@ -96,7 +105,11 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
         if (seen.has(key)) return;
         seen.add(key);
         const kind = prim(n.op).kind;
-        if (bcast && n !== r && kind !== "movement" && kind !== "source" && !isLeafish(n)) {
+        // Identity ops (a same-dtype cast wrapping a traced input, stopGradient) are free.
+        const identity = (n.op === "cast" && n.dtype === n.src[0].dtype) || n.op === "stopGradient";
+        if (
+          bcast && n !== r && kind !== "movement" && kind !== "source" && !identity && !isLeafish(n)
+        ) {
           roots.add(n);
           return;
         }

@@ -110,7 +110,7 @@ export function std(x: TensorLike, opts: VarianceOptions = {}): Tensor {
 export function logsumexp(x: TensorLike, opts: ReduceOptions = {}): Tensor {
   const t = asTensor("logsumexp", x);
   const f = isFloat(t.dtype) ? t : wrap(castNode(t.node, "float32"));
-  const m = max(f, { axis: opts.axis, keepdims: true });
+  const m = shift(f, opts.axis);
   const safe = where(isnan(m), 0, where(m.isfinite(), m, 0));
   const s = log(sum(exp(sub(f, safe)), { axis: opts.axis, keepdims: true }));
   const r = add(s, safe);
@@ -125,11 +125,19 @@ export interface SoftmaxOptions {
   axis?: number;
 }
 
+/**
+ * The max shift of the softmax family: its gradient is exactly zero mathematically, so it is
+ * stopped (as JAX does), which also spares the backward pass the max's tie-sharing kernels.
+ */
+function shift(t: Tensor, axis: number | readonly number[] | null | undefined): Tensor {
+  return wrap(makeNode("stopGradient", [max(t, { axis, keepdims: true }).node]));
+}
+
 /** `exp(x) / sum(exp(x))` along `axis`, stable for large inputs. @example k.softmax(x, {axis: -1}) */
 export function softmax(x: TensorLike, opts: SoftmaxOptions = {}): Tensor {
   const t = asTensor("softmax", x);
   const axis = normAxis("softmax", opts.axis ?? -1, t.ndim);
-  const e = exp(sub(t, max(t, { axis, keepdims: true })));
+  const e = exp(sub(t, shift(t, axis)));
   return div(e, sum(e, { axis, keepdims: true }));
 }
 
@@ -137,7 +145,7 @@ export function softmax(x: TensorLike, opts: SoftmaxOptions = {}): Tensor {
 export function logSoftmax(x: TensorLike, opts: SoftmaxOptions = {}): Tensor {
   const t = asTensor("logSoftmax", x);
   const axis = normAxis("logSoftmax", opts.axis ?? -1, t.ndim);
-  const s = sub(t, max(t, { axis, keepdims: true }));
+  const s = sub(t, shift(t, axis));
   return sub(s, log(sum(exp(s), { axis, keepdims: true })));
 }
 
