@@ -177,6 +177,37 @@ function normArgnums(
 }
 
 /**
+ * Checks a user-supplied tree (cotangents, tangents) against the structure and shapes it must
+ * mirror, casting each leaf to the reference dtype.
+ */
+function matchTree(
+  op: string,
+  what: string,
+  of: string,
+  tree: unknown,
+  def: TreeDef,
+  like: readonly Node[],
+): Node[] {
+  const [leaves, d] = flatten(tree as PyTree<unknown>);
+  if (!sameDef(d, def)) {
+    throw new Error(
+      `${op}: ${what} structure ${formatDef(d)} does not match ${of} structure ${formatDef(def)}`,
+    );
+  }
+  return leaves.map((t, i) => {
+    const ref = like[i];
+    if (!(t instanceof Tensor) || t.shape.join() !== ref.shape.join()) {
+      throw new Error(
+        `${op}: ${what} ${i} must have shape ${fmt(ref.shape)}, got ${
+          t instanceof Tensor ? fmt(t.shape) : typeof t
+        }`,
+      );
+    }
+    return t.dtype === ref.dtype ? t.node : B.cast(t.node, ref.dtype);
+  });
+}
+
+/**
  * Reverse mode: `[out, pullback]`; `pullback(ct)` returns one cotangent per primal (pytrees of
  * the primals' structure). @example const [y, pb] = k.vjp((x) => x.sin(), x); const [gx] = pb(k.onesLike(y))
  */
@@ -186,25 +217,14 @@ export function vjp(
 ): [unknown, (ct: unknown) => unknown[]] {
   const tr = trace("vjp", f, primals, primals.map((_, i) => i));
   const pullback = (ct: unknown): unknown[] => {
-    const [cl, cdef] = flatten(ct as PyTree<unknown>);
-    if (!sameDef(cdef, tr.outDef)) {
-      throw new Error(
-        `vjp: cotangent structure ${formatDef(cdef)} does not match output structure ${
-          formatDef(tr.outDef)
-        }`,
-      );
-    }
-    const cts = (cl as Tensor[]).map((c, i) => {
-      const o = tr.outLeaves[i];
-      if (!(c instanceof Tensor) || c.shape.join() !== o.shape.join()) {
-        throw new Error(
-          `vjp: cotangent ${i} must have shape ${fmt(o.shape)}, got ${
-            c instanceof Tensor ? fmt(c.shape) : typeof c
-          }`,
-        );
-      }
-      return c.dtype === o.dtype ? c.node : B.cast(c.node, o.dtype);
-    });
+    const cts = matchTree(
+      "vjp",
+      "cotangent",
+      "output",
+      ct,
+      tr.outDef,
+      tr.outLeaves.map((t) => t.node),
+    );
     const gs = backward(tr.entries, tr.outLeaves.map((t) => t.node), cts, tr.ins);
     return unflatten(tr.inDef, gs.map((g, i) => new Tensor(g ?? zerosFor(tr.ins[i])))) as unknown[];
   };
@@ -286,25 +306,7 @@ export function jvp(
   tangents: readonly unknown[],
 ): [unknown, unknown] {
   const tr = trace("jvp", f, primals, primals.map((_, i) => i));
-  const [tl, tdef] = flatten(tangents as PyTree<unknown>);
-  if (!sameDef(tdef, tr.inDef)) {
-    throw new Error(
-      `jvp: tangent structure ${formatDef(tdef)} does not match primal structure ${
-        formatDef(tr.inDef)
-      }`,
-    );
-  }
-  const tn = (tl as Tensor[]).map((t, i) => {
-    const p = tr.ins[i];
-    if (!(t instanceof Tensor) || t.shape.join() !== p.shape.join()) {
-      throw new Error(
-        `jvp: tangent ${i} must have shape ${fmt(p.shape)}, got ${
-          t instanceof Tensor ? fmt(t.shape) : typeof t
-        }`,
-      );
-    }
-    return t.dtype === p.dtype ? t.node : B.cast(t.node, p.dtype);
-  });
+  const tn = matchTree("jvp", "tangent", "primal", tangents, tr.inDef, tr.ins);
   const outs = forward(tr.entries, tr.ins, tn, tr.outLeaves.map((t) => t.node));
   const tout = unflatten(
     tr.outDef,
