@@ -11,51 +11,12 @@
  * ```
  * @module
  */
-export { Tensor } from "./core/tensor/tensor.ts";
-export type { TensorLike } from "./core/tensor/convert.ts";
-export type { DType, TypedArray } from "./core/dtype.ts";
-export {
-  arange,
-  type CreateOptions,
-  eye,
-  type EyeOptions,
-  full,
-  linspace,
-  type LinspaceOptions,
-  type NestedArray,
-  ones,
-  onesLike,
-  tensor,
-  zeros,
-  zerosLike,
-} from "./core/tensor/creation.ts";
-export * from "./core/tensor/elementwise.ts";
-export * from "./core/tensor/reduce.ts";
-export * from "./core/tensor/movement.ts";
-export * from "./core/tensor/linalg.ts";
-export * from "./core/tensor/indexing.ts";
-export { realize } from "./core/tensor/readback.ts";
-export { type KernelInfo, memoryStats, schedule } from "./core/tensor/inspect.ts";
-export type { MemoryStats } from "./core/backends/backend.ts";
-export { defaultDevice, setDefaultDevice } from "./core/tensor/device.ts";
-export {
-  grad,
-  type GradOptions,
-  jvp,
-  stopGradient,
-  valueAndGrad,
-  vjp,
-} from "./core/transforms/autodiff.ts";
-/** Pytree utilities: flatten, unflatten, map, leaves. */
-export * as tree from "./core/transforms/tree.ts";
-export {
-  hessian,
-  jacfwd,
-  type JacOptions,
-  jacrev,
-  type TensorFn,
-} from "./core/transforms/jacobian.ts";
-/** Testing utilities: `checkGrads`. */
-export * as testing from "./core/transforms/testing.ts";
-export { type AnyFn, customJvp, customVjp, type CustomVjpRules } from "./core/transforms/custom.ts";
-export * as random from "./core/random/random.ts";
+export * from "./core/mod.ts";
+/** Pure neural-network building blocks: layers, activations, losses, initializers. */
+export * as nn from "./nn/mod.ts";
+/** Optax-style optimizers and learning-rate schedules. */
+export * as optim from "./optim/mod.ts";
+/** Datasets, file readers and batching. */
+export * as data from "./data/mod.ts";
+/** Checkpoints: safetensors save/load. */
+export * as io from "./io/mod.ts";

@@ -13,11 +13,27 @@ export interface CompiledKernel {
 }
 
 /** One kernel launch: read `inputs`, write `output`. */
-export interface Launch {
+export interface KernelLaunch {
   readonly kernel: CompiledKernel;
   readonly inputs: readonly BufferHandle[];
   readonly output: BufferHandle;
 }
+
+/**
+ * A device-side copy of `size` elements from `src[srcOffset..]` to `dst[dstOffset..]` (same
+ * dtype): how loops (`scan`) slice their inputs and stack their outputs without a kernel.
+ */
+export interface CopyLaunch {
+  readonly copy: true;
+  readonly src: BufferHandle;
+  readonly srcOffset: number;
+  readonly dst: BufferHandle;
+  readonly dstOffset: number;
+  readonly size: number;
+}
+
+/** One step of a launch list; all steps of one realize or one jit call go in one `execute`. */
+export type Launch = KernelLaunch | CopyLaunch;
 
 /** Live (not pooled) device memory. */
 export interface MemoryStats {

@@ -6,7 +6,7 @@
  */
 import { getBackend } from "../backends/backend.ts";
 import type { BufferHandle, Node } from "../ir/node.ts";
-import type { Launch } from "../backends/backend.ts";
+import type { KernelLaunch } from "../backends/backend.ts";
 import { type ScheduledKernel, scheduleNodes } from "./schedule.ts";
 import { debugLevel } from "../debug.ts";
 
@@ -35,10 +35,10 @@ export function disposeNode(node: Node): void {
   node.src = [];
 }
 
-function plan(nodes: readonly Node[]): { kernels: ScheduledKernel[]; launches: Launch[] } {
+function plan(nodes: readonly Node[]): { kernels: ScheduledKernel[]; launches: KernelLaunch[] } {
   for (const n of nodes) checkAlive(n);
   const kernels = scheduleNodes(nodes);
-  const launches: Launch[] = [];
+  const launches: KernelLaunch[] = [];
   for (const k of kernels) {
     const be = getBackend(k.output.device);
     const out = be.alloc(k.output.dtype, k.ir.outShape.reduce((a, d) => a * d, 1));
@@ -48,7 +48,7 @@ function plan(nodes: readonly Node[]): { kernels: ScheduledKernel[]; launches: L
 }
 
 /** Fills in input buffers produced earlier in the same launch list. */
-function bindInputs(kernels: ScheduledKernel[], launches: Launch[]): Launch[] {
+function bindInputs(kernels: ScheduledKernel[], launches: KernelLaunch[]): KernelLaunch[] {
   const produced = new Map<Node, BufferHandle>();
   return kernels.map((k, i) => {
     produced.set(k.output, launches[i].output);
@@ -60,7 +60,7 @@ function bindInputs(kernels: ScheduledKernel[], launches: Launch[]): Launch[] {
   });
 }
 
-function finish(kernels: ScheduledKernel[], launches: Launch[], t0: number): void {
+function finish(kernels: ScheduledKernel[], launches: KernelLaunch[], t0: number): void {
   kernels.forEach((k, i) => bindBuffer(k.output, launches[i].output));
   const level = debugLevel();
   if (level >= 1) {

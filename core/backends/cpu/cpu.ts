@@ -103,6 +103,11 @@ export class CpuBackend implements Backend {
   execute(launches: readonly Launch[]): void {
     const timed = debugLevel() >= 2;
     for (const l of launches) {
+      if ("copy" in l) {
+        const src = (l.src as CpuBuffer).data, dst = (l.dst as CpuBuffer).data;
+        dst.set(src.subarray(l.srcOffset, l.srcOffset + l.size), l.dstOffset);
+        continue;
+      }
       const out = (l.output as CpuBuffer).data;
       const ins = l.inputs.map((b) => (b as CpuBuffer).data);
       const t0 = timed ? performance.now() : 0;

@@ -1,0 +1,47 @@
+/**
+ * The public core API: tensors, ops, transforms, random numbers. `nn`, `optim`, `data` and
+ * `io` build on this module only (never on core internals).
+ * @module
+ */
+export { Tensor } from "./tensor/tensor.ts";
+export type { TensorLike } from "./tensor/convert.ts";
+export type { DType, TypedArray } from "./dtype.ts";
+export {
+  arange,
+  type CreateOptions,
+  eye,
+  type EyeOptions,
+  full,
+  linspace,
+  type LinspaceOptions,
+  type NestedArray,
+  ones,
+  onesLike,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./tensor/creation.ts";
+export * from "./tensor/elementwise.ts";
+export * from "./tensor/reduce.ts";
+export * from "./tensor/movement.ts";
+export * from "./tensor/linalg.ts";
+export * from "./tensor/indexing.ts";
+export { realize } from "./tensor/readback.ts";
+export { type KernelInfo, memoryStats, schedule } from "./tensor/inspect.ts";
+export type { MemoryStats } from "./backends/backend.ts";
+export { defaultDevice, setDefaultDevice } from "./tensor/device.ts";
+export {
+  grad,
+  type GradOptions,
+  jvp,
+  stopGradient,
+  valueAndGrad,
+  vjp,
+} from "./transforms/autodiff.ts";
+/** Pytree utilities: flatten, unflatten, map, leaves. */
+export * as tree from "./transforms/tree.ts";
+export { hessian, jacfwd, type JacOptions, jacrev, type TensorFn } from "./transforms/jacobian.ts";
+/** Testing utilities: `checkGrads`. */
+export * as testing from "./transforms/testing.ts";
+export { type AnyFn, customJvp, customVjp, type CustomVjpRules } from "./transforms/custom.ts";
+export * as random from "./random/random.ts";

@@ -1,0 +1,5 @@
+/**
+ * Placeholder: filled in by issue #6.
+ * @module
+ */
+export {};
