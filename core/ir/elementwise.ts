@@ -14,6 +14,7 @@ import type { DType } from "../dtype.ts";
 import * as B from "./build.ts";
 import type { Node } from "./node.ts";
 import { type Eqn, type Primitive, register, type Render } from "./primitive.ts";
+import { batchElementwise as batch } from "./batching.ts";
 
 const isInt = (d: DType) => d === "int32";
 const toBool = (): DType => "bool";
@@ -22,7 +23,7 @@ type Deriv = (x: Node, y: Node) => Node;
 type Partials = (a: Node, b: Node, y: Node) => [Node | null, Node | null];
 
 /** Explicitly zero derivatives (piecewise-constant ops): distinct from a missing rule. */
-const ZERO = { vjp: () => [null], jvp: () => null };
+const ZERO = { vjp: () => [null], jvp: () => null, batch };
 
 function unary(name: string, js: Render, deriv?: Deriv, dtype?: Primitive["dtype"]): Primitive {
   if (!deriv) return { name, kind: "elementwise", arity: 1, js, dtype, ...ZERO };
@@ -33,6 +34,7 @@ function unary(name: string, js: Render, deriv?: Deriv, dtype?: Primitive["dtype
     arity: 1,
     js,
     dtype,
+    batch,
     vjp: (ct, e) => [B.mul(ct, d(e))],
     jvp: ([t], e) => (t ? B.mul(t, d(e)) : null),
   };
@@ -51,6 +53,7 @@ function binary(
       arity: 2,
       js,
       dtype,
+      batch,
       vjp: () => [null, null],
       jvp: () => null,
     };
@@ -62,6 +65,7 @@ function binary(
     arity: 2,
     js,
     dtype,
+    batch,
     vjp: (ct, e) => {
       const [pa, pb] = partials(e.src[0], e.src[1], e.out);
       return [scale(ct, pa), scale(ct, pb)];
@@ -126,6 +130,7 @@ export const CAST: Primitive = {
   kind: "elementwise",
   arity: 1,
   dtype: (_src, arg) => arg as DType,
+  batch,
   js: ([a], d, from) => {
     if (d === from || d === "float64") return a;
     if (d === "float32") return `Math.fround(${a})`;
@@ -215,6 +220,7 @@ export const WHERE: Primitive = {
   arity: 3,
   js: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
   dtype: (src) => src[1],
+  batch,
   vjp: (ct, e) => [null, B.where(e.src[0], ct, 0), B.where(e.src[0], 0, ct)],
   jvp: ([, ta, tb], e) => {
     if (!ta && !tb) return null;

@@ -6,6 +6,7 @@ import "./elementwise.ts";
 import "./movement.ts";
 import "./reduce.ts";
 import "./source.ts";
+import "./call.ts";
 
 /** Creates a node for primitive `op`, inferring shape and dtype from its record. */
 export function makeNode(op: string, src: Node[], arg?: unknown): Node {

@@ -9,6 +9,7 @@ import type { Node } from "./node.ts";
 import { type Primitive, register } from "./primitive.ts";
 import { makeNode } from "./graph.ts";
 import * as B from "./build.ts";
+import { batchWithArg } from "./batching.ts";
 
 /** `pad` argument: `[before, after]` per axis and the fill value. */
 export interface PadArg {
@@ -22,6 +23,7 @@ const srcShape = (n: Node) => n.src[0].shape;
 export const RESHAPE: Primitive = {
   name: "reshape",
   kind: "movement",
+  batch: batchWithArg((a, n) => [n, ...(a as number[])]),
   shape: (_s, arg) => [...(arg as number[])],
   index(b: KernelBuilder, idx: Instr[], node: Node) {
     const outStrides = contiguousStrides(node.shape);
@@ -41,6 +43,7 @@ export const RESHAPE: Primitive = {
 export const PERMUTE: Primitive = {
   name: "permute",
   kind: "movement",
+  batch: batchWithArg((a) => [0, ...(a as number[]).map((p) => p + 1)]),
   shape: ([s], arg) => (arg as number[]).map((p) => s[p]),
   index(_b, idx, node) {
     const perm = node.arg as number[];
@@ -59,6 +62,7 @@ export const PERMUTE: Primitive = {
 export const EXPAND: Primitive = {
   name: "expand",
   kind: "movement",
+  batch: batchWithArg((a, n) => [n, ...(a as number[])]),
   shape: (_s, arg) => [...(arg as number[])],
   index(b, idx, node) {
     const ss = srcShape(node);
@@ -72,6 +76,10 @@ export const EXPAND: Primitive = {
 export const PAD: Primitive = {
   name: "pad",
   kind: "movement",
+  batch: batchWithArg((a) => ({
+    pads: [[0, 0], ...(a as PadArg).pads],
+    value: (a as PadArg).value,
+  })),
   shape: ([s], arg) => s.map((d, i) => d + (arg as PadArg).pads[i][0] + (arg as PadArg).pads[i][1]),
   index(b, idx, node) {
     const { pads } = node.arg as PadArg;
@@ -112,6 +120,7 @@ export const PAD: Primitive = {
 export const SHRINK: Primitive = {
   name: "shrink",
   kind: "movement",
+  batch: batchWithArg((a, n) => [[0, n, 1], ...(a as number[][])]),
   shape: (_s, arg) =>
     (arg as [number, number, number][]).map(([a, z, st]) => Math.max(0, Math.ceil((z - a) / st))),
   index(b, idx, node) {
@@ -147,6 +156,7 @@ export const SHRINK: Primitive = {
 export const FLIP: Primitive = {
   name: "flip",
   kind: "movement",
+  batch: batchWithArg((a) => [false, ...(a as boolean[])]),
   index(b, idx, node) {
     const flags = node.arg as boolean[];
     return {

@@ -9,9 +9,19 @@
 import type { DType } from "../dtype.ts";
 import type { Instr, KernelBuilder } from "./kernel.ts";
 import type { Node } from "./node.ts";
+import type { CallRules } from "./call.ts";
 
 /** What a primitive is, which decides how the scheduler treats it. */
-export type PrimKind = "source" | "elementwise" | "reduce" | "movement" | "gather";
+export type PrimKind =
+  | "source"
+  | "elementwise"
+  | "reduce"
+  | "movement"
+  | "gather"
+  /** Host-run primitives holding sub-graphs (`scan`, `cond`, `while`, a jitted call). */
+  | "call"
+  /** Output `i` of a call. */
+  | "proj";
 
 /** Renders one scalar operation as a backend expression. */
 export type Render = (args: string[], dtype: DType, inDtype: DType, arg: unknown) => string;
@@ -36,6 +46,23 @@ export type VjpRule = (ct: Node, eq: Eqn) => (Node | null)[];
 /** Forward-mode rule: source tangents (null: zero) -> output tangent (null: zero). */
 export type JvpRule = (tangents: readonly (Node | null)[], eq: Eqn) => Node | null;
 
+/** A value under `vmap`: the node and its batch axis (`null`: not batched). */
+export type Batched = readonly [Node, number | null];
+
+/** What a batching rule may ask of the `vmap` running it. */
+export interface BatchContext {
+  /** The batch size. */
+  readonly size: number;
+  /**
+   * Batches further nodes built from the current equation's (unbatched) sources, with extra
+   * substitutions (used by rules that carry closures, e.g. custom derivatives).
+   */
+  rewrite(nodes: readonly Node[], extra: ReadonlyMap<Node, Batched>): Batched[];
+}
+
+/** Batching rule: batched sources -> batched output. Called only if some source is batched. */
+export type BatchRule = (src: readonly Batched[], eq: Eqn, ctx: BatchContext) => Batched;
+
 /** A primitive's rules. */
 export interface Primitive {
   readonly name: string;
@@ -56,6 +83,10 @@ export interface Primitive {
   readonly vjp?: VjpRule;
   /** Forward-mode derivative; absent means not differentiable (zero tangent). */
   readonly jvp?: JvpRule;
+  /** `vmap` rule. */
+  readonly batch?: BatchRule;
+  /** Call primitives (kind `call`): running and the multi-output rules (see `call.ts`). */
+  readonly call?: CallRules;
 }
 
 const registry = new Map<string, Primitive>();

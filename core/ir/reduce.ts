@@ -7,6 +7,7 @@ import type { DType } from "../dtype.ts";
 import { type Eqn, type Primitive, register } from "./primitive.ts";
 import type { Node } from "./node.ts";
 import * as B from "./build.ts";
+import { batchReduce as batch } from "./batching.ts";
 
 const axesOf = (e: Eqn) => e.arg as number[];
 const up = (n: Node, e: Eqn) => B.expand(n, e.src[0].shape);
@@ -33,6 +34,7 @@ export const REDUCES: Primitive[] = [
     name: "sum",
     kind: "reduce",
     shape: keep,
+    batch,
     identity: () => 0,
     js: ([a, v], d) => d === "int32" ? `((${a}+${v})|0)` : `(${a}+${v})`,
     vjp: (ct, e) => [up(ct, e)],
@@ -42,6 +44,7 @@ export const REDUCES: Primitive[] = [
     name: "prod",
     kind: "reduce",
     shape: keep,
+    batch,
     identity: () => 1,
     js: ([a, v], d) => d === "int32" ? `Math.imul(${a},${v})` : `(${a}*${v})`,
     // d prod / d x_i = prod / x_i (undefined where x_i = 0; documented limitation).
@@ -52,6 +55,7 @@ export const REDUCES: Primitive[] = [
     name: "max",
     kind: "reduce",
     shape: keep,
+    batch,
     identity: lowest,
     js: ([a, v]) => `Math.max(${a},${v})`,
     ...extremeRules,
@@ -60,6 +64,7 @@ export const REDUCES: Primitive[] = [
     name: "min",
     kind: "reduce",
     shape: keep,
+    batch,
     identity: highest,
     js: ([a, v]) => `Math.min(${a},${v})`,
     ...extremeRules,

@@ -6,6 +6,8 @@ import { type Eqn, type Primitive, register } from "./primitive.ts";
 import { makeLeaf, makeNode } from "./graph.ts";
 import type { Node } from "./node.ts";
 import * as B from "./build.ts";
+import { front, moveBatch } from "./batching.ts";
+import { placeholderLike } from "./call.ts";
 
 /**
  * Scatter-add for gather's VJP, as a masked reduction: `ct_x[.., v, ..]` sums the cotangents
@@ -52,6 +54,21 @@ export const GATHER: Primitive = {
   },
   vjp: (ct, e) => [scatterAdd(ct, e), null],
   jvp: ([t], e) => t && makeNode("gather", [t, e.src[1]], e.arg),
+  batch: ([[x, dx], [ind, di]], e, { size }) => {
+    const a = e.arg as number;
+    if (di === null) return [makeNode("gather", [front([x, dx], size), ind], a + 1), 0];
+    const i0 = front([ind, di], size);
+    if (dx === null) return [makeNode("gather", [x, i0], a), a];
+    // Both batched: fold the batch axis into the gathered one and offset each example's
+    // (normalized) indices by its row, so one gather serves the whole batch.
+    const xs = moveBatch(x, dx, a, size);
+    const len = xs.shape[a + 1];
+    const merged = B.reshape(xs, [...xs.shape.slice(0, a), size * len, ...xs.shape.slice(a + 2)]);
+    let i = B.where(B.less(i0, 0), B.add(i0, len), i0);
+    i = makeNode("minimum", [makeNode("maximum", [i, B.konst(0, i)]), B.konst(len - 1, i)]);
+    const row = makeLeaf("iota", 0, i.shape, "int32", i.device);
+    return [makeNode("gather", [merged, B.add(i, B.mul(row, len))], a), a];
+  },
 };
 
 register(BUFFER, CONST, IOTA, GATHER);
@@ -74,6 +91,35 @@ export const CUSTOM: Primitive = {
   index: (_b, idx) => ({ idx }),
   vjp: (ct, e) => (e.arg as CustomRule).vjp(ct, e),
   jvp: (ts, e) => (e.arg as CustomRule).jvp(ts, e),
+  // The batched node keeps a custom rule: the original rule is applied to per-example
+  // stand-ins and the result is batched by the running vmap.
+  batch: (src, e, ctx) => {
+    const orig = e.arg as CustomRule;
+    const lift = (holes: Map<Node, readonly [Node, number]>, outs: readonly (Node | null)[]) => {
+      const live = outs.filter((o): o is Node => o !== null);
+      const done = ctx.rewrite(live, holes);
+      let k = 0;
+      return outs.map((o) => (o === null ? null : front(done[k++], ctx.size)));
+    };
+    const rule: CustomRule = {
+      name: orig.name,
+      vjp: (ct) => {
+        const hole = placeholderLike(e.out, "vmap");
+        return lift(new Map([[hole, [ct, 0] as const]]), orig.vjp(hole, e));
+      },
+      jvp: (ts) => {
+        const holes = new Map<Node, readonly [Node, number]>();
+        const per = ts.map((t, i) => {
+          if (!t) return null;
+          const h = placeholderLike(e.src[i], "vmap");
+          holes.set(h, [t, 0]);
+          return h;
+        });
+        return lift(holes, [orig.jvp(per, e)])[0];
+      },
+    };
+    return [makeNode("custom", src.map((s) => front(s, ctx.size)), rule), 0];
+  },
 };
 
 register(CUSTOM);

@@ -45,7 +45,9 @@ export function lower(
 
   const render = (node: Node, idx: Instr[]): Instr => {
     const n = canon(node);
-    if (n.realized || (n !== root && isBoundary(n))) return load(n, idx);
+    if (n.realized || n.op === "placeholder" || (n !== root && isBoundary(n))) {
+      return load(n, idx);
+    }
     const key = `${n.id}:${idx.map((i) => i.id).join(",")}`;
     const hit = memo.get(key);
     if (hit) return hit;
@@ -92,6 +94,8 @@ export function lower(
         i = b.op("minimum", [b.op("maximum", [i, b.const(0)], "int32"), b.const(len - 1)], "int32");
         return render(x, [...idx.slice(0, a), i, ...idx.slice(a + r)]);
       }
+      default:
+        throw new Error(`internal: ${n.op} cannot be rendered inside a kernel`);
     }
   };
 

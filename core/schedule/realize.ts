@@ -1,19 +1,23 @@
 /**
- * Running schedules: allocate outputs, compile, launch every kernel of one realize in one
- * backend call, then turn the computed nodes into buffer nodes. Buffers are released when
- * their node is garbage-collected (FinalizationRegistry) or disposed, back into the pool.
+ * Realizing: compile the schedule of the requested nodes into a program, run it (every
+ * launch of one realize goes to the backend in one `execute`, unless a `cond`/`whileLoop`
+ * must read a value in between), then turn the computed nodes into buffer nodes. Buffers are
+ * released when their node is garbage-collected (FinalizationRegistry) or disposed, back into
+ * the pool.
  * @module
  */
-import { getBackend } from "../backends/backend.ts";
 import type { BufferHandle, Node } from "../ir/node.ts";
-import type { KernelLaunch } from "../backends/backend.ts";
-import { type ScheduledKernel, scheduleNodes } from "./schedule.ts";
+import {
+  compilePlan,
+  driveAsync,
+  driveSync,
+  Executor,
+  type Plan,
+  type Releasable,
+} from "./program.ts";
 import { debugLevel } from "../debug.ts";
 
-/** A buffer that can give its memory back. */
-export interface Releasable extends BufferHandle {
-  release(): void;
-}
+export type { Releasable };
 
 const finalizer = new FinalizationRegistry<Releasable>((buf) => buf.release());
 
@@ -35,52 +39,48 @@ export function disposeNode(node: Node): void {
   node.src = [];
 }
 
-function plan(nodes: readonly Node[]): { kernels: ScheduledKernel[]; launches: KernelLaunch[] } {
-  for (const n of nodes) checkAlive(n);
-  const kernels = scheduleNodes(nodes);
-  const launches: KernelLaunch[] = [];
-  for (const k of kernels) {
-    const be = getBackend(k.output.device);
-    const out = be.alloc(k.output.dtype, k.ir.outShape.reduce((a, d) => a * d, 1));
-    launches.push({ kernel: be.compile(k.ir), inputs: [], output: out });
+function checkAlive(nodes: readonly Node[]): void {
+  const seen = new Set<Node>();
+  const stack = [...nodes];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === "disposed") {
+      throw new Error(
+        "realize: a tensor was disposed before a value that depends on it was computed",
+      );
+    }
+    for (const s of n.src) stack.push(s);
   }
-  return { kernels, launches };
 }
 
-/** Fills in input buffers produced earlier in the same launch list. */
-function bindInputs(kernels: ScheduledKernel[], launches: KernelLaunch[]): KernelLaunch[] {
-  const produced = new Map<Node, BufferHandle>();
-  return kernels.map((k, i) => {
-    produced.set(k.output, launches[i].output);
-    return {
-      kernel: launches[i].kernel,
-      output: launches[i].output,
-      inputs: k.inputs.map((n) => n.buffer ?? produced.get(n)!),
-    };
-  });
+function prepare(nodes: readonly Node[]): Plan | null {
+  const todo = nodes.filter((n) => !n.realized);
+  if (!todo.length) return null;
+  checkAlive(todo);
+  return compilePlan(todo, [], true);
 }
 
-function finish(kernels: ScheduledKernel[], launches: KernelLaunch[], t0: number): void {
-  kernels.forEach((k, i) => bindBuffer(k.output, launches[i].output));
+/** Binds every computed buffer to its node (unreferenced call outputs are released). */
+function finish(plan: Plan, bufs: readonly (BufferHandle | undefined)[], t0: number): void {
+  for (let s = 0; s < plan.nSlots; s++) {
+    const b = bufs[s];
+    if (!b || plan.consts.has(s)) continue;
+    const n = plan.slotNode[s];
+    if (n && !n.realized) bindBuffer(n, b);
+    else (b as Releasable).release();
+  }
   const level = debugLevel();
   if (level >= 1) {
     console.error(
-      `kiln: realize ${kernels.length} kernel(s) in ${(performance.now() - t0).toFixed(2)} ms`,
+      `kiln: realize ${plan.kernels} kernel(s) in ${(performance.now() - t0).toFixed(2)} ms`,
     );
   }
-  if (level >= 2) { for (const k of kernels) console.error(`  ${k}`); }
-  if (level >= 3) { for (const l of launches) console.error(l.kernel.source); }
-}
-
-function checkAlive(n: Node, seen = new Set<Node>()): void {
-  if (seen.has(n)) return;
-  seen.add(n);
-  if (n.op === "disposed") {
-    throw new Error(
-      "realize: a tensor was disposed before a value that depends on it was computed",
-    );
+  if (level >= 2) { for (const k of plan.items) console.error(`  ${k}`); }
+  if (level >= 3) {
+    for (const st of plan.steps) if (st.kind === "kernel") console.error(st.kernel.source);
   }
-  for (const s of n.src) checkAlive(s, seen);
 }
 
 let sinceYield = 0;
@@ -88,13 +88,11 @@ let sinceYield = 0;
 /** Realizes nodes; every kernel is launched in one backend call per device. */
 export async function realizeNodes(nodes: readonly Node[]): Promise<void> {
   const t0 = performance.now();
-  const { kernels, launches } = plan(nodes);
-  const bound = bindInputs(kernels, launches);
-  const devices = new Set(kernels.map((k) => k.output.device));
-  for (const d of devices) {
-    await getBackend(d).execute(bound.filter((_, i) => kernels[i].output.device === d));
-  }
-  finish(kernels, bound, t0);
+  const plan = prepare(nodes);
+  if (!plan) return;
+  const ex = new Executor();
+  const bufs = await driveAsync(ex, ex.run(plan, []));
+  finish(plan, bufs, t0);
   // Let FinalizationRegistry callbacks (a macrotask) return dead buffers to the pool even in
   // a tight `await` loop that would otherwise only ever run microtasks.
   if (++sinceYield >= 32) {
@@ -106,17 +104,9 @@ export async function realizeNodes(nodes: readonly Node[]): Promise<void> {
 /** Synchronous realize, for backends that can (the CPU). */
 export function realizeNodesSync(nodes: readonly Node[], op: string): void {
   const t0 = performance.now();
-  const { kernels, launches } = plan(nodes);
-  for (const k of kernels) {
-    if (!getBackend(k.output.device).synchronous) {
-      throw new Error(
-        `${op}: the ${k.output.device} backend cannot read synchronously; use \`await t.data()\``,
-      );
-    }
-  }
-  const bound = bindInputs(kernels, launches);
-  for (const d of new Set(kernels.map((k) => k.output.device))) {
-    getBackend(d).execute(bound.filter((_, i) => kernels[i].output.device === d));
-  }
-  finish(kernels, bound, t0);
+  const plan = prepare(nodes);
+  if (!plan) return;
+  const ex = new Executor();
+  const bufs = driveSync(ex, ex.run(plan, []), op);
+  finish(plan, bufs, t0);
 }

@@ -19,9 +19,11 @@ import { prim } from "../ir/primitive.ts";
 import type { KernelIR } from "../ir/kernel.ts";
 import { lower } from "./lower.ts";
 import { fmt } from "../shape.ts";
+import { projsOf } from "../ir/call.ts";
 
 /** One kernel of a schedule. */
 export interface ScheduledKernel {
+  readonly kind: "kernel";
   /** The node this kernel computes. */
   readonly output: Node;
   /** Nodes read from memory, one per input slot. */
@@ -31,6 +33,24 @@ export interface ScheduledKernel {
   toString(): string;
 }
 
+/** A call primitive (`scan`, `cond`, a jitted call) run on the host between kernels. */
+export interface ScheduledCall {
+  readonly kind: "call";
+  /** The call node. */
+  readonly call: Node;
+  /** Nodes read from memory, one per call operand. */
+  readonly inputs: readonly Node[];
+  /** The call's output nodes by index (`undefined`: no longer referenced). */
+  readonly outputs: readonly (Node | undefined)[];
+  toString(): string;
+}
+
+/** One step of a schedule. */
+export type ScheduleItem = ScheduledKernel | ScheduledCall;
+
+/** Values read from memory rather than computed: realized data and traced inputs. */
+export const isLoaded = (n: Node): boolean => n.realized || n.op === "placeholder";
+
 /** Whether a subgraph is free to recompute anywhere (constants and iota through views/math). */
 function leafishTest(): (n: Node) => boolean {
   const memo = new Map<Node, boolean>();
@@ -38,7 +58,7 @@ function leafishTest(): (n: Node) => boolean {
     let r = memo.get(n);
     if (r === undefined) {
       const k = prim(n.op).kind;
-      if (k === "source") r = n.op !== "buffer" && !n.realized;
+      if (k === "source") r = n.op !== "buffer" && n.op !== "placeholder" && !n.realized;
       else if (k === "movement" || k === "elementwise") r = !n.realized && n.src.every(test);
       else r = false;
       memo.set(n, r);
@@ -74,7 +94,7 @@ function canonicalizer(targets: readonly Node[]): (n: Node) => Node {
     const hit = canonOf.get(n);
     if (hit) return hit;
     let c = n;
-    if (!n.realized && n.op !== "disposed") {
+    if (!n.realized && n.op !== "disposed" && n.op !== "placeholder") {
       const src = n.src.map(canon);
       const key = `${n.op}|${n.dtype}|${n.shape}|${argKey(n.arg)}|${src.map((x) => x.id)}`;
       const prev = byKey.get(key);
@@ -88,8 +108,8 @@ function canonicalizer(targets: readonly Node[]): (n: Node) => Node {
   return canon;
 }
 
-/** Chooses kernel roots and returns kernels in dependency order. */
-export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
+/** Chooses kernel roots and returns kernels (and host calls) in dependency order. */
+export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const canon = canonicalizer(targets);
   const srcOf = (n: Node) => n.src.map(canon);
   const roots = new Set<Node>(targets.filter((t) => !t.realized));
@@ -101,10 +121,17 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
       const seen = new Set<string>();
       const visit = (n: Node, bcast: boolean) => {
         if (n.realized || (n !== r && roots.has(n))) return;
+        if (n.op === "placeholder" && n !== r) return;
         const key = `${n.id}:${bcast}`;
         if (seen.has(key)) return;
         seen.add(key);
         const kind = prim(n.op).kind;
+        if (kind === "proj") {
+          // A call's output: produced by the call; the call's operands live in memory.
+          if (n !== r) roots.add(n);
+          else for (const s of srcOf(canon(n.src[0]))) if (!isLoaded(s)) roots.add(s);
+          return;
+        }
         // Identity ops (a same-dtype cast wrapping a traced input, stopGradient) are free.
         const identity = (n.op === "cast" && n.dtype === n.src[0].dtype) || n.op === "stopGradient";
         if (
@@ -133,25 +160,43 @@ export function scheduleNodes(targets: readonly Node[]): ScheduledKernel[] {
 
   // Order: a kernel after every kernel whose output it loads.
   const order: Node[] = [];
+  const items = new Map<Node, ScheduledCall>();
   const done = new Set<Node>();
   const lowered = new Map<Node, ReturnType<typeof lower>>();
   const isBoundary = (n: Node) => roots.has(n);
   const place = (r: Node) => {
     if (done.has(r)) return;
     done.add(r);
+    if (r.op === "proj") {
+      const c = canon(r.src[0]);
+      if (items.has(c)) return;
+      const inputs = srcOf(c);
+      for (const i of inputs) if (roots.has(i) && !i.realized) place(i);
+      const outputs = projsOf(c);
+      const line = `call ${c.op}: ${outputs.length} output(s) reads ${
+        inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
+      }`;
+      items.set(c, { kind: "call", call: c, inputs, outputs, toString: () => line });
+      order.push(c);
+      return;
+    }
     const l = lower(r, isBoundary, canon);
     lowered.set(r, l);
     for (const i of l.inputs) if (roots.has(i) && !i.realized) place(i);
     order.push(r);
   };
   for (const r of [...roots].sort((a, b) => a.id - b.id)) place(r);
-  return order.map((r, i) => {
+  let kernelNo = 0;
+  return order.map((r): ScheduleItem => {
+    const call = items.get(r);
+    if (call) return call;
+    const i = kernelNo++;
     const l = lowered.get(r)!;
     // Described now: realizing drops the graph this summary is read from.
     const line = `kernel ${i}: ${describe(r, roots, canon)} -> ${r.dtype}${fmt(r.shape)} reads ${
       l.inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
     }`;
-    return { output: r, inputs: l.inputs, ir: l.ir, toString: () => line };
+    return { kind: "kernel", output: r, inputs: l.inputs, ir: l.ir, toString: () => line };
   });
 }
 

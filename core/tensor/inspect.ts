@@ -23,7 +23,8 @@ export interface KernelInfo {
  * @example console.log(k.schedule(y).length) // 1: the chain fused
  */
 export function schedule(...tensors: Tensor[]): KernelInfo[] {
-  return scheduleNodes(tensors.map((t) => t.node)).map((k) => {
+  const items = scheduleNodes(tensors.map((t) => t.node));
+  return items.flatMap((k) => k.kind === "kernel" ? [k] : []).map((k) => {
     const source = getBackend(k.output.device).compile(k.ir).source;
     const line = k.toString();
     return {
