@@ -1,0 +1,121 @@
+/**
+ * Internal helpers of the optim module: step counts, state fields, per-dtype scalars.
+ * Not re-exported by `mod.ts`.
+ * @module
+ */
+import * as k from "../core/mod.ts";
+import type { OptState, Params } from "./base.ts";
+
+const INT32_MAX = 2147483647;
+
+/** The leaves of a pytree of tensors (throws on a leaf that is not a tensor). */
+export function leavesOf(op: string, tree: Params | OptState): k.Tensor[] {
+  const leaves = k.tree.leaves(tree as k.tree.PyTree<unknown>);
+  for (const x of leaves) {
+    if (!(x instanceof k.Tensor)) {
+      throw new TypeError(`${op}: pytree leaves must be Tensors, got ${typeof x}`);
+    }
+  }
+  return leaves as k.Tensor[];
+}
+
+/** A fresh int32 step count (0) on the device of the first parameter. */
+export function initCount(params: Params): k.Tensor {
+  const first = leavesOf("init", params)[0];
+  return k.zeros([], { dtype: "int32", device: first?.device });
+}
+
+/** `count + 1`, saturating at the int32 maximum instead of wrapping. */
+export function incrementCount(count: k.Tensor): k.Tensor {
+  return k.where(k.less(count, INT32_MAX), count.add(1), count);
+}
+
+/** The dtype scalars take next to a leaf of dtype `d` (ints and bools compute in float32). */
+export function floatOf(d: k.DType): k.DType {
+  return d === "float64" ? "float64" : "float32";
+}
+
+/** Memoizes a per-dtype scalar, so each one is built once per update. */
+export function perDtype(f: (d: k.DType) => k.Tensor): (d: k.DType) => k.Tensor {
+  const cache = new Map<k.DType, k.Tensor>();
+  return (d) => {
+    const fd = floatOf(d);
+    let v = cache.get(fd);
+    if (!v) cache.set(fd, v = f(fd));
+    return v;
+  };
+}
+
+/** Reads field `key` of a transformation's state, with a clear error if it is missing. */
+export function field(op: string, state: OptState, key: string): OptState {
+  if (state === null || typeof state !== "object" || Array.isArray(state) || !(key in state)) {
+    throw new Error(
+      `${op}: the state has no "${key}"; pass the state that this transformation's init or ` +
+        `update returned`,
+    );
+  }
+  return (state as Record<string, OptState>)[key];
+}
+
+/** Reads the step count of a state. */
+export function countOf(op: string, state: OptState): k.Tensor {
+  const c = field(op, state, "count");
+  if (!(c instanceof k.Tensor)) throw new Error(`${op}: the state's count is not a tensor`);
+  return c;
+}
+
+/** Maps corresponding leaves of trees of one structure, checking that they are tensors. */
+export function map(
+  op: string,
+  f: (...xs: k.Tensor[]) => k.Tensor,
+  tree: Params | OptState,
+  ...rest: (Params | OptState)[]
+): OptState {
+  const g = (...xs: unknown[]): k.Tensor => {
+    for (const x of xs) {
+      if (!(x instanceof k.Tensor)) {
+        throw new TypeError(
+          `${op}: pytree leaves must be Tensors, got ${x === null ? "null" : typeof x}`,
+        );
+      }
+    }
+    return f(...(xs as k.Tensor[]));
+  };
+  return k.tree.map<unknown, k.Tensor>(
+    g,
+    tree as k.tree.PyTree<unknown>,
+    ...(rest as k.tree.PyTree<unknown>[]),
+  ) as OptState;
+}
+
+/**
+ * The running average `decay * avg + (1 - decay) * g^order` leaf by leaf (order 1 or 2): the
+ * moments of Adam and RMSprop.
+ */
+export function movingAverage(
+  op: string,
+  updates: Params,
+  avg: OptState,
+  decay: number,
+  order: 1 | 2,
+): OptState {
+  return map(
+    op,
+    (g, a) => a.mul(decay).add((order === 2 ? g.mul(g) : g).mul(1 - decay)),
+    updates,
+    avg,
+  );
+}
+
+/** Throws a RangeError unless `ok` (option checks, with torch's conditions). */
+export function check(op: string, ok: boolean, what: string, value: unknown): void {
+  if (!ok) throw new RangeError(`${op}: invalid ${what}: ${value}`);
+}
+
+/** Throws unless `params` were passed to an update that needs them. */
+export function needParams(op: string, params: Params | undefined): Params {
+  if (params === undefined) {
+    throw new Error(`${op}: update needs the params (pass them as the third argument)`);
+  }
+  return params;
+}
