@@ -1,5 +1,41 @@
 /**
- * Placeholder: filled in by issue #6.
+ * Datasets, file readers and batching, on top of the public core API (`k.data`):
+ *
+ * - `fashionMnist({split})`: Fashion-MNIST from `KILN_DATA`, the Debian package, a cache, or a
+ *   checksum-verified download;
+ * - `batches(dataset, {batchSize, key})` and `trainTestSplit(dataset, {testSize, key})` over
+ *   pytrees of tensors, shuffled deterministically by PRNG key;
+ * - readers: IDX (`readIdx`, `loadIdx`), CSV (`parseCsv`, `loadCsv`) and NumPy `.npy`
+ *   (`parseNpy`, `loadNpy`, `encodeNpy`, `saveNpy`).
+ *
+ * @example
+ * ```ts
+ * import * as k from "@kiln/kiln";
+ * const { images, labels } = await k.data.fashionMnist({ split: "train" });
+ * const x = images.reshape([images.shape[0], 784]);
+ * for (const b of k.data.batches({ x, y: labels }, { batchSize: 128, key: k.random.key(0) })) {
+ *   // b.x: [128, 784] float32, b.y: [128] int32
+ * }
+ * ```
  * @module
  */
-export {};
+export { loadIdx, readIdx } from "./idx.ts";
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_MD5,
+  FASHION_MNIST_URL,
+  fashionMnist,
+  type FashionMnistOptions,
+  type LabeledImages,
+} from "./fashion_mnist.ts";
+export {
+  batches,
+  type BatchOptions,
+  type Dataset,
+  numBatches,
+  shuffledIndices,
+  type SplitOptions,
+  trainTestSplit,
+} from "./batching.ts";
+export { type CsvData, type CsvOptions, loadCsv, parseCsv } from "./csv.ts";
+export { encodeNpy, loadNpy, parseNpy, saveNpy } from "./npy.ts";
