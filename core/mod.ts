@@ -29,7 +29,14 @@ export * from "./tensor/indexing.ts";
 export { realize } from "./tensor/readback.ts";
 export { type KernelInfo, memoryStats, schedule } from "./tensor/inspect.ts";
 export type { MemoryStats } from "./backends/backend.ts";
-export { defaultDevice, setDefaultDevice } from "./tensor/device.ts";
+export {
+  defaultDevice,
+  type DeviceInfo,
+  devicePut,
+  devices,
+  ready,
+  setDefaultDevice,
+} from "./tensor/device.ts";
 export {
   grad,
   type GradOptions,
@@ -45,3 +52,8 @@ export { hessian, jacfwd, type JacOptions, jacrev, type TensorFn } from "./trans
 export * as testing from "./transforms/testing.ts";
 export { type AnyFn, customJvp, customVjp, type CustomVjpRules } from "./transforms/custom.ts";
 export * as random from "./random/random.ts";
+export { vmap, type VmapOptions } from "./transforms/vmap.ts";
+export { jit, type JitOptions, type Jitted, type Lowered } from "./transforms/jit.ts";
+export { scan, type ScanOptions } from "./transforms/control/scan.ts";
+export { cond, switchCase } from "./transforms/control/branch.ts";
+export { foriLoop, whileLoop } from "./transforms/control/loop.ts";

@@ -62,6 +62,11 @@ export interface Backend {
   execute(launches: readonly Launch[]): void | Promise<void>;
   /** Whether `execute` completes synchronously. */
   readonly synchronous: boolean;
+  /**
+   * Most buffers one kernel may read (absent: no limit). The scheduler splits kernels that
+   * would read more (WebGPU binds a limited number of storage buffers per kernel).
+   */
+  readonly maxKernelInputs?: number;
   memoryStats(): MemoryStats;
 }
 

@@ -25,6 +25,11 @@ export function withGraphKept<T>(f: () => T): T {
   }
 }
 
+/** Whether a transform is tracing (realized nodes keep their graph). */
+export function isKeepingGraph(): boolean {
+  return keepGraph > 0;
+}
+
 /**
  * A node `{op, src, arg, shape, dtype, device}` of the lazy expression graph. Realizing a node
  * turns it into a `buffer` node in place (dropping its sources), so graphs never grow without

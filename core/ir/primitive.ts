@@ -75,6 +75,11 @@ export interface Primitive {
   readonly shape?: (src: readonly (readonly number[])[], arg: unknown) => number[];
   /** JavaScript rendering (CPU backend). */
   readonly js?: Render;
+  /**
+   * WGSL rendering (WebGPU backend): float32 as `f32`, int32 and bool as `i32` (bool 0/1);
+   * may call the backend's `k_*` prelude helpers.
+   */
+  readonly wgsl?: Render;
   /** Movement ops: index mapping. */
   readonly index?: IndexRule;
   /** Reductions: the identity element for a dtype. */

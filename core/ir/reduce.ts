@@ -28,7 +28,7 @@ const keep = ([s]: readonly (readonly number[])[], arg: unknown) =>
 const lowest = (d: DType) => d === "int32" ? -2147483648 : d === "bool" ? 0 : -Infinity;
 const highest = (d: DType) => d === "int32" ? 2147483647 : d === "bool" ? 1 : Infinity;
 
-/** Reduction records; `js` renders the combine step `(acc, value)`. */
+/** Reduction records; `js` and `wgsl` render the combine step `(acc, value)`. */
 export const REDUCES: Primitive[] = [
   {
     name: "sum",
@@ -37,6 +37,7 @@ export const REDUCES: Primitive[] = [
     batch,
     identity: () => 0,
     js: ([a, v], d) => d === "int32" ? `((${a}+${v})|0)` : `(${a}+${v})`,
+    wgsl: ([a, v]) => `(${a} + ${v})`,
     vjp: (ct, e) => [up(ct, e)],
     jvp: ([t], e) => t && B.sumKeep(t, axesOf(e)),
   },
@@ -47,6 +48,7 @@ export const REDUCES: Primitive[] = [
     batch,
     identity: () => 1,
     js: ([a, v], d) => d === "int32" ? `Math.imul(${a},${v})` : `(${a}*${v})`,
+    wgsl: ([a, v]) => `(${a} * ${v})`,
     // d prod / d x_i = prod / x_i (undefined where x_i = 0; documented limitation).
     vjp: (ct, e) => [B.div(B.mul(up(ct, e), up(e.out, e)), e.src[0])],
     jvp: ([t], e) => t && B.sumKeep(B.div(B.mul(t, up(e.out, e)), e.src[0]), axesOf(e)),
@@ -58,6 +60,7 @@ export const REDUCES: Primitive[] = [
     batch,
     identity: lowest,
     js: ([a, v]) => `Math.max(${a},${v})`,
+    wgsl: ([a, v], d) => d === "float32" ? `k_max(${a}, ${v})` : `max(${a}, ${v})`,
     ...extremeRules,
   },
   {
@@ -67,6 +70,7 @@ export const REDUCES: Primitive[] = [
     batch,
     identity: highest,
     js: ([a, v]) => `Math.min(${a},${v})`,
+    wgsl: ([a, v], d) => d === "float32" ? `k_min(${a}, ${v})` : `min(${a}, ${v})`,
     ...extremeRules,
   },
 ];

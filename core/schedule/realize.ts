@@ -63,7 +63,12 @@ function prepare(nodes: readonly Node[]): Plan | null {
 }
 
 /** Binds every computed buffer to its node (unreferenced call outputs are released). */
-function finish(plan: Plan, bufs: readonly (BufferHandle | undefined)[], t0: number): void {
+function finish(
+  plan: Plan,
+  bufs: readonly (BufferHandle | undefined)[],
+  t0: number,
+  launched: number,
+): void {
   for (let s = 0; s < plan.nSlots; s++) {
     const b = bufs[s];
     if (!b || plan.consts.has(s)) continue;
@@ -74,7 +79,7 @@ function finish(plan: Plan, bufs: readonly (BufferHandle | undefined)[], t0: num
   const level = debugLevel();
   if (level >= 1) {
     console.error(
-      `kiln: realize ${plan.kernels} kernel(s) in ${(performance.now() - t0).toFixed(2)} ms`,
+      `kiln: realize ${launched} kernel launch(es) in ${(performance.now() - t0).toFixed(2)} ms`,
     );
   }
   if (level >= 2) { for (const k of plan.items) console.error(`  ${k}`); }
@@ -92,7 +97,7 @@ export async function realizeNodes(nodes: readonly Node[]): Promise<void> {
   if (!plan) return;
   const ex = new Executor();
   const bufs = await driveAsync(ex, ex.run(plan, []));
-  finish(plan, bufs, t0);
+  finish(plan, bufs, t0, ex.launched);
   // Let FinalizationRegistry callbacks (a macrotask) return dead buffers to the pool even in
   // a tight `await` loop that would otherwise only ever run microtasks.
   if (++sinceYield >= 32) {
@@ -108,5 +113,5 @@ export function realizeNodesSync(nodes: readonly Node[], op: string): void {
   if (!plan) return;
   const ex = new Executor();
   const bufs = driveSync(ex, ex.run(plan, []), op);
-  finish(plan, bufs, t0);
+  finish(plan, bufs, t0, ex.launched);
 }

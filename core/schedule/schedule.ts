@@ -12,6 +12,7 @@
  *    node reached through an expanding `expand` (or read by a gather) is materialized:
  *    softmax's row max and row sum, a hidden layer feeding the next matmul.
  * 5. A reduction consumed by several kernels is materialized once.
+ * 6. A kernel never reads more buffers than its device binds (`maxKernelInputs`).
  * @module
  */
 import type { Node } from "../ir/node.ts";
@@ -20,6 +21,7 @@ import type { KernelIR } from "../ir/kernel.ts";
 import { lower } from "./lower.ts";
 import { fmt } from "../shape.ts";
 import { projsOf } from "../ir/call.ts";
+import { getBackend } from "../backends/backend.ts";
 
 /** One kernel of a schedule. */
 export interface ScheduledKernel {
@@ -108,6 +110,47 @@ function canonicalizer(targets: readonly Node[]): (n: Node) => Node {
   return canon;
 }
 
+/**
+ * Device buffer limits (rule 6): where a backend binds at most `maxKernelInputs` buffers per
+ * kernel (WebGPU's storage buffers per shader stage), a kernel whose region would read more is
+ * split by materializing the region node that gathers the most inputs within the limit. Returns
+ * whether a root was added (the fusion rules then run again).
+ */
+function splitWide(roots: Set<Node>, srcOf: (n: Node) => Node[]): boolean {
+  let added = false;
+  for (const r of [...roots]) {
+    if (r.op === "proj" || isLoaded(r)) continue;
+    const limit = getBackend(r.device).maxKernelInputs;
+    if (limit === undefined) continue;
+    const under = new Map<Node, Set<Node>>();
+    const walk = (n: Node): Set<Node> => {
+      if (isLoaded(n) || (n !== r && roots.has(n))) return new Set([n]);
+      let s = under.get(n);
+      if (!s) {
+        s = new Set();
+        for (const x of srcOf(n)) for (const i of walk(x)) s.add(i);
+        under.set(n, s);
+      }
+      return s;
+    };
+    const all = walk(r);
+    if (all.size <= limit) continue;
+    let best: Node | undefined;
+    for (const [n, s] of under) {
+      if (n !== r && s.size <= limit && s.size > (best ? under.get(best)!.size : 1)) best = n;
+    }
+    if (!best) {
+      throw new Error(
+        `schedule: a kernel computing ${r.op}${fmt(r.shape)} reads ${all.size} buffers, more ` +
+          `than the ${r.device} device binds (${limit}), and cannot be split`,
+      );
+    }
+    roots.add(best);
+    added = true;
+  }
+  return added;
+}
+
 /** Chooses kernel roots and returns kernels (and host calls) in dependency order. */
 export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const canon = canonicalizer(targets);
@@ -155,7 +198,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
       visit(r, false);
     }
     for (const [n, o] of owners) if (o.size > 1) roots.add(n);
-    if (roots.size === before) break;
+    if (roots.size === before && !splitWide(roots, srcOf)) break;
   }
 
   // Order: a kernel after every kernel whose output it loads.
@@ -208,7 +251,9 @@ function describe(n: Node, roots: ReadonlySet<Node>, canon: (n: Node) => Node): 
     if (seen.has(x) || x.realized || (x !== n && roots.has(x))) return;
     seen.add(x);
     for (const s of x.src) walk(canon(s));
-    if (prim(x.op).kind !== "movement" && x.op !== "const") ops.push(x.op);
+    if (prim(x.op).kind !== "movement" && x.op !== "const" && x.op !== "placeholder") {
+      ops.push(x.op);
+    }
   };
   walk(n);
   const uniq = [...new Set(ops)];

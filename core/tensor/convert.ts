@@ -69,17 +69,19 @@ export function checkLike(op: string, x: unknown, what: string): TensorLike {
 
 /**
  * Converts operands to nodes of one dtype and one broadcast shape.
- * `dtype` overrides the promoted dtype.
+ * `dtype` overrides the promoted dtype; `device0` is the device of all-scalar operands
+ * (default: the default device).
  */
 export function align(
   op: string,
   xs: readonly TensorLike[],
   dtype?: DType,
+  device0?: string,
 ): { nodes: Node[]; dtype: DType; shape: number[] } {
   xs.forEach((x, i) => checkLike(op, x, `argument ${i}`));
   const d = dtype ?? resultDtype(xs);
   const ts = xs.filter((x): x is Tensor => x instanceof Tensor);
-  const device = ts[0]?.device ?? defaultDevice();
+  const device = ts[0]?.device ?? device0 ?? defaultDevice();
   for (const t of ts) {
     if (t.device !== device) {
       throw new Error(

@@ -160,8 +160,9 @@ export function astype(x: TensorLike, dtype: DType): Tensor {
 
 /** `cond ? x : y` elementwise, broadcasting all three. @example k.where(k.greater(x, 0), x, 0) */
 export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
-  const { nodes: [a, b] } = align("where", [x, y]);
-  const c = castNode(asTensor("where", cond, "cond").node, "bool");
+  const ct = asTensor("where", cond, "cond");
+  const { nodes: [a, b] } = align("where", [x, y], undefined, ct.device);
+  const c = castNode(ct.node, "bool");
   const shape = broadcastShapes("where", c.shape, a.shape);
   return wrap(makeNode("where", [c, a, b].map((n) => broadcastNode(n, shape))));
 }

@@ -5,8 +5,9 @@
  * @module
  */
 import type { DType, TypedArray } from "../dtype.ts";
-import type { Node } from "../ir/node.ts";
+import { isKeepingGraph, type Node } from "../ir/node.ts";
 import { disposeNode } from "../schedule/realize.ts";
+import { findPlaceholder, tracedValueError } from "../schedule/program.ts";
 import { fmt } from "../shape.ts";
 import * as ew from "./elementwise.ts";
 import * as mv from "./movement.ts";
@@ -53,28 +54,49 @@ export class Tensor {
 
   /** Computes (if needed) and copies the values out. @example const v = await x.data() */
   data(): Promise<TypedArray> {
+    checkConcrete(this.node);
     return readData(this);
   }
   /** Synchronous read; CPU only (WebGPU needs `await t.data()`). @example x.dataSync() */
   dataSync(): TypedArray {
+    checkConcrete(this.node);
     return readDataSync(this);
   }
   /** The single value of a one-element tensor. @example await loss.item() */
-  async item(): Promise<number | boolean> {
+  item(): Promise<number | boolean> {
+    checkConcrete(this.node);
     if (this.size !== 1) {
-      throw new Error(`item: tensor of shape ${fmt(this.shape)} has ${this.size} elements, not 1`);
+      return Promise.reject(
+        new Error(`item: tensor of shape ${fmt(this.shape)} has ${this.size} elements, not 1`),
+      );
     }
-    const v = (await this.data())[0];
-    return this.dtype === "bool" ? v !== 0 : v;
+    return this.data().then((d) => (this.dtype === "bool" ? d[0] !== 0 : d[0]));
   }
   /** Values as nested JS arrays (a number for 0-d). @example await x.toArray() */
-  async toArray(): Promise<unknown> {
-    return toNested(await this.data(), this.shape, this.dtype === "bool");
+  toArray(): Promise<unknown> {
+    checkConcrete(this.node);
+    return this.data().then((d) => toNested(d, this.shape, this.dtype === "bool"));
+  }
+  /**
+   * A tensor is not a JS number or boolean: `+x`, `x > 0` or `${x}`-style numeric use raises
+   * (read values with `await x.item()`); string conversion prints the tensor.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === "string") return this.toString();
+    const p = isKeepingGraph() ? findPlaceholder([this.node]) : undefined;
+    if (p) throw tracedValueError(p);
+    throw new TypeError(
+      `Tensor(${this.dtype}${fmt(this.shape)}) used as a JS ${
+        hint === "number" ? "number" : "value"
+      }: read it with \`await t.item()\` (or \`t.dataSync()[0]\` on the CPU); inside jit/vmap ` +
+        "use k.cond / k.whileLoop, or a static argument",
+    );
   }
   /** Shape, dtype, device and values (computed synchronously on the CPU). */
   toString(): string {
     const head = `Tensor(${this.dtype}${fmt(this.shape)}, ${this.device})`;
     if (this.node.op === "disposed") return `${head} <disposed>`;
+    if (isKeepingGraph() && findPlaceholder([this.node])) return `${head} <traced>`;
     if (this.device !== "cpu" && !this.node.realized) return `${head} <lazy>`;
     try {
       return `${head} ${formatValues(this.dataSync(), this.shape, this.dtype === "bool")}`;
@@ -378,4 +400,11 @@ export class Tensor {
   ): Tensor {
     return ix.take(this, indices, opts);
   }
+}
+
+/** Reading a value inside a trace raises at once (not as a rejected promise later). */
+function checkConcrete(n: Node): void {
+  if (!isKeepingGraph()) return;
+  const p = findPlaceholder([n]);
+  if (p) throw tracedValueError(p);
 }

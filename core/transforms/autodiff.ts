@@ -11,7 +11,9 @@
  */
 import { isFloat } from "../dtype.ts";
 import { makeNode } from "../ir/graph.ts";
-import { type Node, withGraphKept } from "../ir/node.ts";
+import type { Node } from "../ir/node.ts";
+import type { CallArg, ProjArg } from "../ir/call.ts";
+import { withTracing } from "./trace.ts";
 import { prim } from "../ir/primitive.ts";
 import * as B from "../ir/build.ts";
 import { fmt } from "../shape.ts";
@@ -70,12 +72,32 @@ export function backward(
   ins: readonly Node[],
 ): (Node | null)[] {
   const ct = new Map<Node, Node>();
+  // Cotangents of call outputs, gathered from their `proj` nodes (which come later in the tape).
+  const callCts = new Map<Node, (Node | null)[]>();
   outs.forEach((o, i) => accumulate(ct, o, cts[i]));
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
+    const p = prim(e.op);
+    if (p.kind === "call") {
+      const gs = callCts.get(e.node);
+      if (!gs) continue;
+      if (!p.call?.vjp) throw new Error(`vjp: ${e.op} is not reverse-differentiable`);
+      p.call.vjp(gs, { src: e.src, arg: e.arg, out: e.node }).forEach((gi, j) => {
+        if (gi) accumulate(ct, e.src[j], gi);
+      });
+      continue;
+    }
     const g = ct.get(e.node);
     if (!g) continue;
-    const rule = prim(e.op).vjp;
+    if (e.op === "proj") {
+      const c = e.src[0];
+      let gs = callCts.get(c);
+      if (!gs) callCts.set(c, gs = (c.arg as CallArg).outs.map(() => null));
+      const k = (e.arg as ProjArg).index;
+      gs[k] = B.addOpt(gs[k], g);
+      continue;
+    }
+    const rule = p.vjp;
     if (!rule) throw new Error(`vjp: primitive "${e.op}" has no VJP rule`);
     const gs = rule(g, { src: e.src, arg: e.arg, out: e.node });
     gs.forEach((gi, j) => {
@@ -93,11 +115,23 @@ export function forward(
   outs: readonly Node[],
 ): (Node | null)[] {
   const tan = new Map<Node, Node>();
+  const callTans = new Map<Node, (Node | null)[]>();
   ins.forEach((n, i) => tan.set(n, tangents[i]));
   for (const e of entries) {
+    if (e.op === "proj") {
+      const t = callTans.get(e.src[0])?.[(e.arg as ProjArg).index];
+      if (t) tan.set(e.node, t);
+      continue;
+    }
     const ts = e.src.map((s) => tan.get(s) ?? null);
     if (ts.every((t) => t === null)) continue;
-    const rule = prim(e.op).jvp;
+    const p = prim(e.op);
+    if (p.kind === "call") {
+      if (!p.call?.jvp) throw new Error(`jvp: ${e.op} is not forward-differentiable`);
+      callTans.set(e.node, p.call.jvp(ts, { src: e.src, arg: e.arg, out: e.node }));
+      continue;
+    }
+    const rule = p.jvp;
     if (!rule) throw new Error(`jvp: primitive "${e.op}" has no JVP rule`);
     const t = rule(ts, { src: e.src, arg: e.arg, out: e.node });
     if (t) tan.set(e.node, t);
@@ -154,7 +188,7 @@ function trace(
   const rebuilt = unflatten(inDef, wrapped) as unknown[];
   const callArgs = [...args];
   argnums.forEach((a, i) => callArgs[a] = rebuilt[i]);
-  const out = withGraphKept(() => (f as (...a: unknown[]) => unknown)(...callArgs));
+  const out = withTracing(() => (f as (...a: unknown[]) => unknown)(...callArgs));
   const [outLeaves, outDef] = flatten(pick(out) as PyTree<unknown>);
   outLeaves.forEach((l, i) => {
     if (!(l instanceof Tensor)) {

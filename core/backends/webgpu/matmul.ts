@@ -1,0 +1,183 @@
+/**
+ * Contractions on WebGPU: register-tiled, workgroup-tiled WGSL with the epilogue fused.
+ *
+ * The scheduler has no matmul primitive: a contraction arrives as a sum-reduction whose value
+ * is `load(X) * load(Y)` with affine indices (see `cpu/matmul.ts`, which recognizes the same
+ * shape). Here each workgroup of 8×8 invocations computes a 32×32 output tile, each invocation
+ * a 4×4 block held in 16 registers; per step of 16 along the reduction, the workgroup stages a
+ * 32×16 slice of X and a 16×32 slice of Y in workgroup memory (each element read from global
+ * memory once per tile). The fused epilogue (bias, activation, …) is a WGSL function applied
+ * to each accumulated value. Batch axes map to the third dispatch dimension.
+ * @module
+ */
+import { type Instr, type KernelIR, linearForm, type Loop } from "../../ir/kernel.ts";
+import { contiguousStrides } from "../../shape.ts";
+import { assemble, WgslEmitter, type WgslKernel } from "./wgsl.ts";
+
+interface Access {
+  load: Instr;
+  c: number;
+  coef: Map<Instr, number>;
+}
+
+function access(load: Instr, allowed: Set<Instr>): Access | undefined {
+  if (load.op !== "load") return undefined;
+  const lin = linearForm(load.args[0]);
+  if (!lin) return undefined;
+  for (const t of lin.terms.keys()) if (!allowed.has(t)) return undefined;
+  return { load, c: lin.c, coef: lin.terms };
+}
+
+/** A recognized contraction `out[b, i, j] = epi(Σ_r X[b, i, r] · Y[b, r, j])`. */
+export interface Contraction {
+  readonly L: Loop;
+  readonly X: Access;
+  readonly Y: Access;
+  readonly i: Instr | undefined;
+  readonly j: Instr;
+  readonly r: Instr;
+  readonly batch: readonly Instr[];
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+}
+
+/** The contraction `ir` computes, or undefined when it is not one. */
+export function findContraction(ir: KernelIR, live: Set<unknown>): Contraction | undefined {
+  const outItems = ir.out.scopes.flatMap((s) => s.items);
+  const loops = outItems.filter((it): it is Loop => "kind" in it && live.has(it));
+  const rootWork = ir.root.items.some((it) =>
+    it !== ir.out && live.has(it) && ("kind" in it || it.op !== "const")
+  );
+  if (loops.length !== 1 || rootWork) return undefined;
+  const L = loops[0];
+  if (L.reduceOp !== "sum" || L.vars.length !== 1 || L.vars[0].op !== "var") return undefined;
+  if (L.body.items.some((it) => "kind" in it)) return undefined;
+  const v = L.value!;
+  if (v.op !== "mul" || v.dtype !== "float32") return undefined;
+  const r = L.vars[0];
+  const outVars = ir.out.vars.filter((x) => x.op === "var");
+  const allowed = new Set([...outVars, r]);
+  let X = access(v.args[0], allowed), Y = access(v.args[1], allowed);
+  if (!X || !Y) return undefined;
+  const cf = (a: Access, x: Instr) => a.coef.get(x) ?? 0;
+  let j = [...outVars].reverse().find((x) => cf(X!, x) === 0 && cf(Y!, x) !== 0);
+  if (!j) {
+    [X, Y] = [Y, X];
+    j = [...outVars].reverse().find((x) => cf(X!, x) === 0 && cf(Y!, x) !== 0);
+  }
+  if (!j) return undefined;
+  const i = [...outVars].reverse().find((x) => x !== j && cf(Y!, x) === 0 && cf(X!, x) !== 0);
+  const batch = outVars.filter((x) => x !== i && x !== j);
+  const size = (x: Instr) => ir.out.sizes[ir.out.vars.indexOf(x)];
+  return { L, X, Y, i, j, r, batch, M: i ? size(i) : 1, N: size(j), K: L.sizes[0] };
+}
+
+const TILE = 32, BK = 16, T = 4, THREADS = (TILE / T) * (TILE / T);
+
+/** Renders a tiled contraction kernel, or undefined when `ir` is not a (large enough) one. */
+export function renderContraction(ir: KernelIR): WgslKernel | undefined {
+  const e = new WgslEmitter(ir);
+  const c = findContraction(ir, e.live);
+  if (!c) return undefined;
+  const { L, X, Y, i, j, r, batch, M, N, K } = c;
+  // Small outputs (matrix-vector, dot products) are better served by the reduction kernels.
+  if (M < 8 || N < 8) return undefined;
+  const size = (x: Instr) => ir.out.sizes[ir.out.vars.indexOf(x)];
+  const nBatch = batch.reduce((a, b) => a * size(b), 1);
+  if (nBatch > 65535) return undefined;
+  const cf = (a: Access, x: Instr | undefined) => (x ? a.coef.get(x) ?? 0 : 0);
+  const name = (x: Instr) => `v${x.id}`;
+
+  // The epilogue: output-scope work with the reduction's result bound to `acc`.
+  e.alias.set(L.result!, "acc");
+  const params = [...batch, ...(i ? [i] : []), j].map((x) => `${name(x)}: i32`);
+  e.lines.push(`fn epi(${[...params, "acc: f32"].join(", ")}) {`);
+  for (const sc of ir.out.scopes) {
+    e.emitScope(sc, "  ", (l) => {
+      if (l !== L) throw new Error("internal: contraction epilogue with a loop");
+    });
+  }
+  const st = contiguousStrides(ir.outShape);
+  const flat = ir.out.vars.map((x, k) => x.op === "var" ? `${st[k]} * ${name(x)}` : "")
+    .filter((s) => s).join(" + ") || "0";
+  e.lines.push(`  dst[${flat}] = ${e.name(ir.value)};`, "}");
+  const epi = e.lines.splice(0);
+
+  const decls = [
+    `var<workgroup> xs: array<f32, ${BK * TILE}>;`,
+    `var<workgroup> ys: array<f32, ${BK * TILE}>;`,
+    ...epi,
+  ].join("\n");
+  const b: string[] = [];
+  const pad = "  ";
+  b.push(
+    `${pad}let tx = i32(lid % ${TILE / T}u);`,
+    `${pad}let ty = i32(lid / ${TILE / T}u);`,
+    `${pad}let n0 = i32(wid.x) * ${TILE};`,
+    `${pad}let m0 = i32(wid.y) * ${TILE};`,
+    `${pad}let bz = i32(wid.z);`,
+  );
+  let stride = nBatch;
+  for (const x of batch) {
+    stride /= size(x);
+    b.push(`${pad}let ${name(x)} = (bz / ${stride}) % ${size(x)};`);
+  }
+  const base = (a: Access) =>
+    [String(a.c), ...batch.map((x) => `${cf(a, x)} * ${name(x)}`)].join(" + ");
+  b.push(`${pad}let xBase = ${base(X)};`, `${pad}let yBase = ${base(Y)};`);
+  const accs: string[] = [];
+  for (let a = 0; a < T; a++) for (let q = 0; q < T; q++) accs.push(`a${a}${q}`);
+  for (const a of accs) b.push(`${pad}var ${a}: f32 = 0.0f;`);
+  // Staging: consecutive invocations read consecutive addresses where the layout allows.
+  const stage = (arr: string, acc: Access, outer: Instr | undefined, limit: number, o0: string) => {
+    const co = cf(acc, outer), cr = cf(acc, r);
+    const kFast = cr === 1;
+    const kk = kFast ? `t % ${BK}` : `t / ${TILE}`;
+    const oo = kFast ? `t / ${BK}` : `t % ${TILE}`;
+    return [
+      `${pad}  for (var t: i32 = i32(lid); t < ${BK * TILE}; t += ${THREADS}) {`,
+      `${pad}    let kk = ${kk};`,
+      `${pad}    let oo = ${oo};`,
+      `${pad}    let go = ${o0} + oo;`,
+      `${pad}    let gk = k0 + kk;`,
+      `${pad}    var v = 0.0f;`,
+      `${pad}    if (go < ${limit} && gk < ${K}) { v = src${acc.load.arg}[${
+        acc === X ? "xBase" : "yBase"
+      } + go * ${co} + gk * ${cr}]; }`,
+      `${pad}    ${arr}[kk * ${TILE} + oo] = v;`,
+      `${pad}  }`,
+    ];
+  };
+  b.push(
+    `${pad}for (var k0: i32 = 0; k0 < ${K}; k0 += ${BK}) {`,
+    ...stage("xs", X, i, M, "m0"),
+    ...stage("ys", Y, j, N, "n0"),
+    `${pad}  workgroupBarrier();`,
+    `${pad}  for (var kk: i32 = 0; kk < ${BK}; kk++) {`,
+  );
+  for (let a = 0; a < T; a++) b.push(`${pad}    let x${a} = xs[kk * ${TILE} + ty * ${T} + ${a}];`);
+  for (let q = 0; q < T; q++) b.push(`${pad}    let y${q} = ys[kk * ${TILE} + tx * ${T} + ${q}];`);
+  for (let a = 0; a < T; a++) {
+    b.push(
+      `${pad}    ${
+        [...Array(T).keys()].map((q) => `a${a}${q} = a${a}${q} + x${a} * y${q};`).join(" ")
+      }`,
+    );
+  }
+  b.push(`${pad}  }`, `${pad}  workgroupBarrier();`, `${pad}}`);
+  const bargs = batch.map(name);
+  for (let a = 0; a < T; a++) {
+    for (let q = 0; q < T; q++) {
+      const m = `m0 + ty * ${T} + ${a}`, n = `n0 + tx * ${T} + ${q}`;
+      const args = [...bargs, ...(i ? [m] : []), n, `a${a}${q}`].join(", ");
+      b.push(`${pad}if (${m} < ${M} && ${n} < ${N}) { epi(${args}); }`);
+    }
+  }
+  const dispatch: [number, number, number] = [
+    Math.ceil(N / TILE),
+    Math.ceil(M / TILE),
+    nBatch,
+  ];
+  return { source: assemble(e, decls, THREADS, b), dispatch };
+}

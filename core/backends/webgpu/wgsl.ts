@@ -1,0 +1,283 @@
+/**
+ * Kernel IR -> WGSL. One invocation computes one output element (its index decomposed into
+ * the output axes), with the work hoisted to the root and to each output axis emitted once per
+ * invocation and reductions as serial loops. A kernel with few outputs and a long reduction
+ * instead gives each output a workgroup: the invocations split the reduction, combine their
+ * partial results by a tree in workgroup memory, and one invocation applies the epilogue.
+ * Contractions take the tiled path of `matmul.ts`.
+ * @module
+ */
+import type { DType } from "../../dtype.ts";
+import { type Instr, type KernelIR, liveSet, type Loop, type Scope } from "../../ir/kernel.ts";
+import { prim } from "../../ir/primitive.ts";
+import { prelude } from "./prelude.ts";
+
+/** The WGSL scalar type holding a dtype (bool is `i32` 0/1: storage cannot hold `bool`). */
+export function wgslType(d: DType, what = "a kernel"): "f32" | "i32" {
+  if (d === "float32") return "f32";
+  if (d === "int32" || d === "bool") return "i32";
+  throw new Error(
+    `webgpu: ${what} has dtype ${d}, which WebGPU does not support (WGSL has no 64-bit ` +
+      "floats); use float32, or the cpu device for float64",
+  );
+}
+
+const f32Bits = new Float32Array(1);
+const u32View = new Uint32Array(f32Bits.buffer);
+
+/** A WGSL literal for a constant of dtype `d` (inf, NaN, -0 and subnormals by bit pattern). */
+export function wgslLiteral(v: number, d: DType): string {
+  if (d !== "float32") {
+    if (d !== "int32" && d !== "bool") wgslType(d, "a constant");
+    if (v === -2147483648) return "i32(-2147483648)";
+    return v < 0 ? `(${v}i)` : `${v}i`;
+  }
+  f32Bits[0] = v;
+  const f = f32Bits[0];
+  const a = Math.abs(f);
+  if (!Number.isFinite(f) || Object.is(f, -0) || (a !== 0 && a < 1.1754943508222875e-38)) {
+    return `bitcast<f32>(0x${u32View[0].toString(16)}u)`;
+  }
+  let s = String(f);
+  if (!/[.e]/.test(s)) s += ".0";
+  return f < 0 ? `(${s}f)` : `${s}f`;
+}
+
+/** Throws the float64 error naming the op, if any live value of the kernel is float64. */
+export function checkDtypes(ir: KernelIR, live: Set<Instr | Loop>): void {
+  const bad = (d: DType) => d !== "float32" && d !== "int32" && d !== "bool";
+  ir.inputs.forEach((inp, k) => {
+    if (bad(inp.dtype)) wgslType(inp.dtype, `kernel input ${k}`);
+  });
+  if (bad(ir.outDtype)) wgslType(ir.outDtype, "the kernel's output");
+  for (const it of live) {
+    if ("kind" in it) continue;
+    if (bad(it.dtype)) wgslType(it.dtype, `op ${it.op === "cast" ? "cast" : it.op}`);
+  }
+}
+
+/** Renders instructions of one kernel as WGSL statements. */
+export class WgslEmitter {
+  readonly lines: string[] = [];
+  readonly live: Set<Instr | Loop>;
+  /** Names substituted for instructions (e.g. a contraction's accumulator). */
+  readonly alias = new Map<Instr, string>();
+
+  constructor(readonly ir: KernelIR) {
+    this.live = liveSet(ir);
+    checkDtypes(ir, this.live);
+  }
+
+  name = (i: Instr): string => {
+    const a = this.alias.get(i);
+    if (a) return a;
+    return i.op === "const" ? wgslLiteral(i.arg as number, i.dtype) : `v${i.id}`;
+  };
+
+  expr(i: Instr): string {
+    if (i.op === "load") return `src${i.arg}[${this.name(i.args[0])}]`;
+    const r = prim(i.op).wgsl;
+    if (!r) throw new Error(`webgpu: primitive ${i.op} has no WGSL rendering`);
+    return r(i.args.map(this.name), i.dtype, i.args[0]?.dtype ?? i.dtype, i.arg);
+  }
+
+  emitInstr(i: Instr, pad: string): void {
+    if (!this.live.has(i) || i.op === "const" || i.op === "var" || i.op === "reduce") return;
+    if (this.alias.has(i)) return;
+    this.lines.push(`${pad}let v${i.id} = ${this.expr(i)};`);
+  }
+
+  /** Emits the items of `s`, calling `onLoop` for live nested loops. */
+  emitScope(s: Scope, pad: string, onLoop: (l: Loop, pad: string) => void): void {
+    for (const it of s.items) {
+      if ("kind" in it) {
+        if (it === this.ir.out || this.live.has(it)) onLoop(it, pad);
+      } else this.emitInstr(it, pad);
+    }
+  }
+
+  /** A serial loop nest: per axis a `for` followed by the work hoisted to that axis. */
+  emitLoop(
+    l: Loop,
+    pad: string,
+    onLoop: (l: Loop, pad: string) => void,
+    inner: (p: string) => void,
+  ) {
+    let p = pad;
+    const opened: string[] = [];
+    l.scopes.forEach((s, k) => {
+      const v = l.vars[k];
+      if (v && v.op === "var") {
+        this.lines.push(`${p}for (var v${v.id}: i32 = 0; v${v.id} < ${l.sizes[k]}; v${v.id}++) {`);
+        opened.push(p);
+        p += "  ";
+      }
+      this.emitScope(s, p, onLoop);
+    });
+    inner(p);
+    for (const q of opened.reverse()) this.lines.push(`${q}}`);
+  }
+
+  /** Declares a reduction's accumulator at its identity. */
+  accumulator(l: Loop, pad: string): { acc: string; combine: (v: string) => string } {
+    const res = l.result!;
+    const acc = `v${res.id}`;
+    const d = res.dtype;
+    const p = prim(l.reduceOp!);
+    this.lines.push(`${pad}var ${acc}: ${wgslType(d)} = ${wgslLiteral(p.identity!(d), d)};`);
+    return { acc, combine: (v) => p.wgsl!([acc, v], d, d, 0) };
+  }
+
+  /** A reduction as a serial loop in one invocation. */
+  emitReduce = (l: Loop, pad: string): void => {
+    const { acc, combine } = this.accumulator(l, pad);
+    this.emitLoop(l, pad, this.emitReduce, (inner) => {
+      this.lines.push(`${inner}${acc} = ${combine(this.name(l.value!))};`);
+    });
+  };
+
+  /** Binding declarations: inputs read-only, the output last. */
+  bindings(): string {
+    const ds = this.ir.inputs.map((inp, k) =>
+      `@group(0) @binding(${k}) var<storage, read> src${k}: array<${wgslType(inp.dtype)}>;`
+    );
+    ds.push(
+      `@group(0) @binding(${this.ir.inputs.length}) var<storage, read_write> dst: array<${
+        wgslType(this.ir.outDtype)
+      }>;`,
+    );
+    return ds.join("\n");
+  }
+}
+
+/** Generated WGSL and how to dispatch it. */
+export interface WgslKernel {
+  readonly source: string;
+  /** Workgroups per dimension. */
+  readonly dispatch: readonly [number, number, number];
+}
+
+/** Spreads `n` workgroups over x and y (each at most 65535). */
+export function grid(n: number): [number, number, number] {
+  const x = Math.max(1, Math.min(n, 65535));
+  return [x, Math.ceil(n / x) || 1, 1];
+}
+
+/** Assembles a module: bindings, the prelude helpers the body uses, the entry point. */
+export function assemble(e: WgslEmitter, decls: string, wg: number, body: string[]): string {
+  const main = [
+    `@compute @workgroup_size(${wg})`,
+    "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {",
+    ...body,
+    "}",
+  ].join("\n");
+  const parts = [e.bindings(), decls, prelude(decls + main), main].filter((x) => x);
+  return parts.join("\n") + "\n";
+}
+
+/** Work-group size of the one-output-per-invocation kernels. */
+const WG = 64;
+/** Work-group size of the cooperative reductions. */
+const WG_RED = 128;
+
+/** The reductions in the root or the output scopes (not nested in another reduction). */
+function topReductions(ir: KernelIR, live: Set<Instr | Loop>): Loop[] {
+  const out: Loop[] = [];
+  for (const s of [ir.root, ...ir.out.scopes]) {
+    for (const it of s.items) if ("kind" in it && it !== ir.out && live.has(it)) out.push(it);
+  }
+  return out;
+}
+
+const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
+
+/** Output-axis variables from a flat output index `flat`. */
+function outVars(ir: KernelIR, flat: string, pad: string): string[] {
+  const lines: string[] = [];
+  let stride = numel(ir.outShape);
+  ir.out.vars.forEach((v, k) => {
+    const n = ir.out.sizes[k];
+    stride /= n;
+    if (v.op !== "var") return;
+    const q = stride === 1 ? flat : `(${flat} / ${stride})`;
+    lines.push(`${pad}let v${v.id} = ${k === 0 ? q : `${q} % ${n}`};`);
+  });
+  return lines;
+}
+
+/** Renders any kernel: one invocation per output, or a workgroup per output for long reductions. */
+export function renderGeneric(ir: KernelIR): WgslKernel {
+  const e = new WgslEmitter(ir);
+  const n = numel(ir.outShape);
+  // Nothing to compute (never dispatched; the module only has to be valid).
+  if (n === 0) return { source: assemble(e, "", 1, ["  return;"]), dispatch: [1, 1, 1] };
+  const tops = topReductions(ir, e.live);
+  const longest = Math.max(0, ...tops.map((l) => numel(l.sizes)));
+  const coop = longest >= 256 && n < 8192;
+  if (coop) return renderCooperative(ir, e, n, tops);
+  const dispatch = grid(Math.ceil(n / WG));
+  e.lines.push(
+    `  let gi = i32((wid.x + wid.y * ${dispatch[0]}u) * ${WG}u + lid);`,
+    `  if (gi >= ${n}) { return; }`,
+  );
+  e.emitScope(ir.root, "  ", (l, pad) => {
+    if (l !== ir.out) return e.emitReduce(l, pad);
+    e.lines.push(...outVars(ir, "gi", pad));
+    for (const s of l.scopes) e.emitScope(s, pad, e.emitReduce);
+    e.lines.push(`${pad}dst[gi] = ${e.name(ir.value)};`);
+  });
+  return { source: assemble(e, "", WG, e.lines), dispatch };
+}
+
+function renderCooperative(ir: KernelIR, e: WgslEmitter, n: number, tops: Loop[]): WgslKernel {
+  const dispatch = grid(n);
+  const tops_ = new Set(tops);
+  const types = new Set(tops.map((l) => wgslType(l.result!.dtype)));
+  const decls = [...types].map((t) => `var<workgroup> red_${t}: array<${t}, ${WG_RED}>;`).join(
+    "\n",
+  );
+  e.lines.push(`  let oi = i32(wid.x + wid.y * ${dispatch[0]}u);`, `  if (oi >= ${n}) { return; }`);
+  const coopReduce = (l: Loop, pad: string) => {
+    if (!tops_.has(l)) return e.emitReduce(l, pad);
+    const { acc, combine } = e.accumulator(l, pad);
+    const t = wgslType(l.result!.dtype);
+    const total = numel(l.sizes);
+    e.lines.push(`${pad}for (var f: i32 = i32(lid); f < ${total}; f += ${WG_RED}) {`);
+    const p = pad + "  ";
+    let stride = total;
+    l.vars.forEach((v, k) => {
+      stride /= l.sizes[k];
+      if (v.op !== "var") return;
+      const q = stride === 1 ? "f" : `(f / ${stride})`;
+      e.lines.push(`${p}let v${v.id} = ${k === 0 ? q : `${q} % ${l.sizes[k]}`};`);
+    });
+    for (const s of l.scopes) e.emitScope(s, p, e.emitReduce);
+    e.lines.push(
+      `${p}${acc} = ${combine(e.name(l.value!))};`,
+      `${pad}}`,
+      `${pad}red_${t}[lid] = ${acc};`,
+      `${pad}workgroupBarrier();`,
+      `${pad}for (var s: u32 = ${WG_RED / 2}u; s > 0u; s = s >> 1u) {`,
+      `${pad}  if (lid < s) { red_${t}[lid] = ${
+        prim(l.reduceOp!).wgsl!(
+          [`red_${t}[lid]`, `red_${t}[lid + s]`],
+          l.result!.dtype,
+          l
+            .result!.dtype,
+          0,
+        )
+      }; }`,
+      `${pad}  workgroupBarrier();`,
+      `${pad}}`,
+      `${pad}${acc} = red_${t}[0];`,
+      `${pad}workgroupBarrier();`,
+    );
+  };
+  e.emitScope(ir.root, "  ", (l, pad) => {
+    if (l !== ir.out) return coopReduce(l, pad);
+    e.lines.push(...outVars(ir, "oi", pad));
+    for (const s of l.scopes) e.emitScope(s, pad, coopReduce);
+    e.lines.push(`${pad}if (lid == 0u) { dst[oi] = ${e.name(ir.value)}; }`);
+  });
+  return { source: assemble(e, decls, WG_RED, e.lines), dispatch };
+}
