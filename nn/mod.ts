@@ -1,5 +1,70 @@
 /**
- * Placeholder: filled in by issue #6.
+ * Pure neural-network building blocks on the public core API: layers as `init`/`apply` pairs
+ * over plain parameter objects (`linear`, `mlp`, `dropout`), activations, losses and metrics,
+ * and initializers `(key, shape, dtype?) → Tensor`. Nothing here holds state or hidden
+ * randomness: every random draw takes an explicit key.
+ *
+ * @example
+ * ```ts
+ * import * as k from "../mod.ts";
+ * const params = k.nn.mlp.init(k.random.key(0), [4, 16, 3]);
+ * const x = k.random.normal(k.random.key(1), [8, 4]);
+ * const y = k.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: "int32" });
+ * const loss = (p: typeof params) => k.nn.softmaxCrossEntropy(k.nn.mlp.apply(p, x), y);
+ * const [value, grads] = k.valueAndGrad(loss)(params);
+ * console.log(await value.item(), await k.nn.accuracy(k.nn.mlp.apply(params, x), y).item());
+ * ```
  * @module
  */
-export {};
+export {
+  elu,
+  gelu,
+  type GeluOptions,
+  leakyRelu,
+  relu,
+  sigmoid,
+  silu,
+  softplus,
+  tanh,
+} from "./activations.ts";
+export {
+  accuracy,
+  hinge,
+  type HingeOptions,
+  type LossOptions,
+  mse,
+  type Reduction,
+  sigmoidBinaryCrossEntropy,
+  softmaxCrossEntropy,
+  type SoftmaxCrossEntropyOptions,
+} from "./losses.ts";
+export {
+  computeFans,
+  constant,
+  type Distribution,
+  type FanMode,
+  type FloatDType,
+  glorotNormal,
+  glorotUniform,
+  heNormal,
+  heUniform,
+  type Initializer,
+  lecunNormal,
+  lecunUniform,
+  ones,
+  orthogonal,
+  varianceScaling,
+  zeros,
+} from "./initializers.ts";
+export {
+  dropout,
+  type DropoutOptions,
+  type Linear,
+  linear,
+  type LinearInitOptions,
+  type LinearParams,
+  type Mlp,
+  mlp,
+  type MlpApplyOptions,
+  type MlpParams,
+} from "./layers.ts";

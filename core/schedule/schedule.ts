@@ -92,19 +92,35 @@ function canonicalizer(targets: readonly Node[]): (n: Node) => Node {
   const byKey = new Map<string, Node>();
   const canonOf = new Map<Node, Node>();
   const targetSet = new Set(targets);
-  const canon = (n: Node): Node => {
-    const hit = canonOf.get(n);
-    if (hit) return hit;
-    let c = n;
-    if (!n.realized && n.op !== "disposed" && n.op !== "placeholder") {
-      const src = n.src.map(canon);
-      const key = `${n.op}|${n.dtype}|${n.shape}|${argKey(n.arg)}|${src.map((x) => x.id)}`;
-      const prev = byKey.get(key);
-      if (prev && !targetSet.has(n)) c = prev;
-      else if (!prev) byKey.set(key, n);
+  const opaque = (n: Node) => n.realized || n.op === "disposed" || n.op === "placeholder";
+  // Iterative post-order: unrolled loops make graphs thousands of nodes deep.
+  const canon = (root: Node): Node => {
+    const stack: Node[] = [root];
+    while (stack.length) {
+      const n = stack[stack.length - 1];
+      if (canonOf.has(n)) {
+        stack.pop();
+        continue;
+      }
+      if (!opaque(n)) {
+        const todo = n.src.filter((s) => !canonOf.has(s));
+        if (todo.length) {
+          stack.push(...todo);
+          continue;
+        }
+      }
+      stack.pop();
+      let c = n;
+      if (!opaque(n)) {
+        const src = n.src.map((x) => canonOf.get(x)!);
+        const key = `${n.op}|${n.dtype}|${n.shape}|${argKey(n.arg)}|${src.map((x) => x.id)}`;
+        const prev = byKey.get(key);
+        if (prev && !targetSet.has(n)) c = prev;
+        else if (!prev) byKey.set(key, n);
+      }
+      canonOf.set(n, c);
     }
-    canonOf.set(n, c);
-    return c;
+    return canonOf.get(root)!;
   };
   for (const t of targets) canon(t);
   return canon;
@@ -162,7 +178,9 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
     const before = roots.size;
     for (const r of [...roots]) {
       const seen = new Set<string>();
-      const visit = (n: Node, bcast: boolean) => {
+      const stack: [Node, boolean][] = [[r, false]];
+      const visit = (n: Node, bcast: boolean) => stack.push([n, bcast]);
+      const step = (n: Node, bcast: boolean) => {
         if (n.realized || (n !== r && roots.has(n))) return;
         if (n.op === "placeholder" && n !== r) return;
         const key = `${n.id}:${bcast}`;
@@ -195,7 +213,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
           for (const s of srcOf(n)) visit(s, b2);
         }
       };
-      visit(r, false);
+      while (stack.length) step(...stack.pop()!);
     }
     for (const [n, o] of owners) if (o.size > 1) roots.add(n);
     if (roots.size === before && !splitWide(roots, srcOf)) break;
@@ -207,26 +225,48 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const done = new Set<Node>();
   const lowered = new Map<Node, ReturnType<typeof lower>>();
   const isBoundary = (n: Node) => roots.has(n);
-  const place = (r: Node) => {
-    if (done.has(r)) return;
-    done.add(r);
-    if (r.op === "proj") {
-      const c = canon(r.src[0]);
-      if (items.has(c)) return;
-      const inputs = srcOf(c);
-      for (const i of inputs) if (roots.has(i) && !i.realized) place(i);
-      const outputs = projsOf(c);
-      const line = `call ${c.op}: ${outputs.length} output(s) reads ${
-        inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
-      }`;
-      items.set(c, { kind: "call", call: c, inputs, outputs, toString: () => line });
-      order.push(c);
-      return;
-    }
+  const depsOf = (r: Node): Node[] => {
+    if (r.op === "proj") return srcOf(canon(r.src[0])).filter((i) => roots.has(i) && !i.realized);
     const l = lower(r, isBoundary, canon);
     lowered.set(r, l);
-    for (const i of l.inputs) if (roots.has(i) && !i.realized) place(i);
-    order.push(r);
+    return l.inputs.filter((i) => roots.has(i) && !i.realized);
+  };
+  const emit = (r: Node) => {
+    if (r.op !== "proj") {
+      order.push(r);
+      return;
+    }
+    const c = canon(r.src[0]);
+    if (items.has(c)) return;
+    const inputs = srcOf(c);
+    const outputs = projsOf(c);
+    const line = `call ${c.op}: ${outputs.length} output(s) reads ${
+      inputs.map((n) => `${n.dtype}${fmt(n.shape)}`).join(", ") || "nothing"
+    }`;
+    items.set(c, { kind: "call", call: c, inputs, outputs, toString: () => line });
+    order.push(c);
+  };
+  // Depth-first, iteratively (a chain of thousands of kernels must not overflow the stack).
+  const deps = new Map<Node, Node[]>();
+  const place = (start: Node) => {
+    const stack = [start];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (done.has(top)) {
+        stack.pop();
+        continue;
+      }
+      let d = deps.get(top);
+      if (!d) deps.set(top, d = depsOf(top));
+      const pending = d.filter((x) => !done.has(x));
+      if (pending.length) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      done.add(top);
+      emit(top);
+    }
   };
   for (const r of [...roots].sort((a, b) => a.id - b.id)) place(r);
   let kernelNo = 0;
