@@ -1,4 +1,5 @@
 /** Shared test helpers: tolerant comparison, devices to run on, per-dtype tolerances. */
+import * as k from "../mod.ts";
 import type { DType } from "../mod.ts";
 
 /** Relative and absolute tolerance: `|a - e| <= atol + rtol * |e|`. */
@@ -7,8 +8,47 @@ export interface Tol {
   atol: number;
 }
 
-/** Devices every value test runs on. A WebGPU backend will add "webgpu". */
-export const DEVICES: string[] = ["cpu"];
+function testDevices(): string[] {
+  let only: string | undefined;
+  try {
+    only = Deno.env.get("KILN_TEST_DEVICES");
+  } catch { /* no env permission */ }
+  return only ? only.split(",").map((d) => d.trim()).filter((d) => d) : [];
+}
+
+/**
+ * Devices every value test runs on: `cpu`, plus `webgpu` whenever an adapter exists (llvmpipe
+ * gives a real, software WebGPU on machines without a GPU). `KILN_TEST_DEVICES=cpu` (a
+ * comma-separated list) restricts the run.
+ */
+export const DEVICES: string[] = await (async () => {
+  const only = testDevices();
+  if (only.length === 1 && only[0] === "cpu") return ["cpu"]; // no adapter lookup
+  const available = (await k.devices()).map((d) => d.name);
+  return only.length ? available.filter((d) => only.includes(d)) : available;
+})();
+
+/** Whether `device` supports float64 (WebGPU has no 64-bit floats). */
+export function hasFloat64(device: string): boolean {
+  return device === "cpu";
+}
+
+/**
+ * float32 tolerance per device. The CPU backend rounds every float32 op exactly (it computes
+ * in float64 and rounds, accumulating sums in float64); WebGPU computes in float32 throughout:
+ * sums accumulate in float32 (error grows with the reduction length) and transcendental
+ * functions are accurate to a few ulps, not correctly rounded. Integer and bool results, and
+ * PRNG bits, are exact on both.
+ */
+export const F32_TOL: Record<string, Tol> = {
+  cpu: { rtol: 1e-5, atol: 1e-6 },
+  webgpu: { rtol: 1e-4, atol: 1e-5 },
+};
+
+/** Tolerance for `dtype` results on `device`. */
+export function tolFor(dtype: DType, device: string): Tol {
+  return dtype === "float32" ? F32_TOL[device] ?? F32_TOL.webgpu : TOL[dtype];
+}
 
 /** Tolerances per dtype. Integer and bool results must match exactly. */
 export const TOL: Record<DType, Tol> = {

@@ -2,7 +2,7 @@
 import assert from "node:assert";
 import * as k from "../mod.ts";
 import type { DType, Tensor } from "../mod.ts";
-import { allClose, assertShape, DEVICES, TOL } from "./_util.ts";
+import { allClose, assertShape, DEVICES, hasFloat64, TOL } from "./_util.ts";
 
 const ARRAY_OF: Record<DType, string> = {
   float32: "Float32Array",
@@ -83,14 +83,16 @@ for (const device of DEVICES) {
         device,
         "int32 truncates",
       );
-      await check(
-        k.tensor([0.1], { dtype: "float64" }),
-        "float64",
-        [1],
-        [0.1],
-        device,
-        "float64 keeps 0.1",
-      );
+      if (hasFloat64(device)) {
+        await check(
+          k.tensor([0.1], { dtype: "float64" }),
+          "float64",
+          [1],
+          [0.1],
+          device,
+          "float64 keeps 0.1",
+        );
+      }
       await check(
         k.tensor([0, 2, -1], { dtype: "bool" }),
         "bool",
@@ -105,14 +107,16 @@ for (const device of DEVICES) {
 
   Deno.test(`tensor: typed arrays keep their dtype [${device}]`, async () => {
     const o = { device };
-    await check(
-      k.tensor(new Float64Array([0.1, 2]), o),
-      "float64",
-      [2],
-      [0.1, 2],
-      device,
-      "Float64Array",
-    );
+    if (hasFloat64(device)) {
+      await check(
+        k.tensor(new Float64Array([0.1, 2]), o),
+        "float64",
+        [2],
+        [0.1, 2],
+        device,
+        "Float64Array",
+      );
+    }
     await check(
       k.tensor(new Float32Array([1.5, 2]), o),
       "float32",
@@ -123,8 +127,10 @@ for (const device of DEVICES) {
     );
     await check(k.tensor(new Int32Array([-3, 4]), o), "int32", [2], [-3, 4], device, "Int32Array");
     await check(k.tensor(new Uint8Array([1, 0]), o), "bool", [2], [1, 0], device, "Uint8Array");
-    const shaped = k.tensor(new Float64Array([1, 2, 3, 4, 5, 6]), { device, shape: [3, 2] });
-    await check(shaped, "float64", [3, 2], [1, 2, 3, 4, 5, 6], device, "with shape");
+    if (hasFloat64(device)) {
+      const shaped = k.tensor(new Float64Array([1, 2, 3, 4, 5, 6]), { device, shape: [3, 2] });
+      await check(shaped, "float64", [3, 2], [1, 2, 3, 4, 5, 6], device, "with shape");
+    }
     const cast = k.tensor(new Float64Array([2.9, -2.9]), { device, dtype: "int32" });
     await check(cast, "int32", [2], [2, -2], device, "Float64Array as int32");
   });
@@ -149,15 +155,19 @@ for (const device of DEVICES) {
       "ones int32",
     );
     await check(k.zeros([0, 3], o), "float32", [0, 3], [], device, "zeros empty");
-    await check(k.ones([], { device, dtype: "float64" }), "float64", [], [1], device, "ones 0-d");
-    await check(
-      k.full([2, 2], 0.1, { device, dtype: "float64" }),
-      "float64",
-      [2, 2],
-      [0.1, 0.1, 0.1, 0.1],
-      device,
-      "full f64",
-    );
+    if (hasFloat64(device)) {
+      await check(k.ones([], { device, dtype: "float64" }), "float64", [], [1], device, "ones 0-d");
+    }
+    if (hasFloat64(device)) {
+      await check(
+        k.full([2, 2], 0.1, { device, dtype: "float64" }),
+        "float64",
+        [2, 2],
+        [0.1, 0.1, 0.1, 0.1],
+        device,
+        "full f64",
+      );
+    }
     await check(
       k.full([3], 2.7, { device, dtype: "int32" }),
       "int32",
@@ -189,16 +199,20 @@ for (const device of DEVICES) {
       // numpy: len(arange(0, 1, 0.1)) == ceil(1 / 0.1) == 10, values i * 0.1.
       const tenths = Array.from({ length: 10 }, (_, i) => i * 0.1);
       await check(k.arange(0, 1, 0.1), "float32", [10], tenths, device, "arange(0,1,.1)");
-      await check(
-        k.arange(0, 4, 1, { dtype: "float64" }),
-        "float64",
-        [4],
-        [0, 1, 2, 3],
-        device,
-        "arange f64",
-      );
-      const f64 = k.arange(0, 1, 0.1, { dtype: "float64" });
-      await check(f64, "float64", [10], tenths, device, "arange(0,1,.1) f64");
+      if (hasFloat64(device)) {
+        await check(
+          k.arange(0, 4, 1, { dtype: "float64" }),
+          "float64",
+          [4],
+          [0, 1, 2, 3],
+          device,
+          "arange f64",
+        );
+      }
+      if (hasFloat64(device)) {
+        const f64 = k.arange(0, 1, 0.1, { dtype: "float64" });
+        await check(f64, "float64", [10], tenths, device, "arange(0,1,.1) f64");
+      }
     }));
 
   Deno.test(`linspace: endpoint on and off [${device}]`, () =>
@@ -223,11 +237,13 @@ for (const device of DEVICES) {
       await check(k.linspace(2, 3, 1), "float32", [1], [2], device, "num 1");
       await check(k.linspace(0, 1, 0), "float32", [0], [], device, "num 0");
       const sevenths = Array.from({ length: 7 }, (_, i) => 0.3 + (i * (2.2 - 0.3)) / 6);
-      const l64 = k.linspace(0.3, 2.2, 7, { dtype: "float64" });
-      await check(l64, "float64", [7], sevenths, device, "linspace f64");
+      const w = hasFloat64(device) ? "float64" : "float32";
+      const l64 = k.linspace(0.3, 2.2, 7, { dtype: w });
+      await check(l64, w, [7], sevenths, device, `linspace ${w}`);
       const d = await l64.data();
-      assert.strictEqual(d[0], 0.3, "linspace starts exactly at start");
-      assert.strictEqual(d[6], 2.2, "linspace ends exactly at stop");
+      const exact = (v: number) => w === "float64" ? v : Math.fround(v);
+      assert.strictEqual(d[0], exact(0.3), "linspace starts exactly at start");
+      assert.strictEqual(d[6], exact(2.2), "linspace ends exactly at stop");
       assert.strictEqual(k.linspace(0, 1).size, 50, "default num is 50");
     }));
 
@@ -267,28 +283,32 @@ for (const device of DEVICES) {
       device,
       "eye int32",
     );
-    await check(
-      k.eye(2, 2, { device, dtype: "float64" }),
-      "float64",
-      [2, 2],
-      [1, 0, 0, 1],
-      device,
-      "eye f64",
-    );
+    if (hasFloat64(device)) {
+      await check(
+        k.eye(2, 2, { device, dtype: "float64" }),
+        "float64",
+        [2, 2],
+        [1, 0, 0, 1],
+        device,
+        "eye f64",
+      );
+    }
   });
 
   Deno.test(`zerosLike / onesLike copy shape, dtype and device [${device}]`, async () => {
     const x = k.tensor([[1, 2, 3], [4, 5, 6]], { dtype: "int32", device });
     await check(k.zerosLike(x), "int32", [2, 3], [0, 0, 0, 0, 0, 0], device, "zerosLike");
     await check(k.onesLike(x), "int32", [2, 3], [1, 1, 1, 1, 1, 1], device, "onesLike");
-    await check(
-      k.onesLike(x, { dtype: "float64" }),
-      "float64",
-      [2, 3],
-      [1, 1, 1, 1, 1, 1],
-      device,
-      "onesLike f64",
-    );
+    if (hasFloat64(device)) {
+      await check(
+        k.onesLike(x, { dtype: "float64" }),
+        "float64",
+        [2, 3],
+        [1, 1, 1, 1, 1, 1],
+        device,
+        "onesLike f64",
+      );
+    }
     const b = k.tensor([true, false], { device });
     await check(k.zerosLike(b), "bool", [2], [0, 0], device, "zerosLike bool");
   });
@@ -298,7 +318,9 @@ for (const device of DEVICES) {
     assert.strictEqual(await k.tensor([[7]], { dtype: "int32", device }).item(), 7);
     assert.strictEqual(await k.tensor(true, { device }).item(), true);
     assert.strictEqual(await k.tensor([false], { device }).item(), false);
-    assert.strictEqual(await k.tensor(0.1, { dtype: "float64", device }).item(), 0.1);
+    if (hasFloat64(device)) {
+      assert.strictEqual(await k.tensor(0.1, { dtype: "float64", device }).item(), 0.1);
+    }
     assert.deepStrictEqual(await k.tensor([[1, 2], [3, 4]], { device }).toArray(), [[1, 2], [
       3,
       4,
@@ -329,17 +351,20 @@ for (const device of DEVICES) {
     const x = k.tensor([[1, 2.5, 3], [4, 5, -6]], { device });
     await x.data();
     const s = x.toString();
-    for (const part of ["float32", "[2,3]", "2.5", "-6", device]) {
+    // WebGPU cannot read synchronously: its tensors print without values.
+    const values = device === "cpu" ? ["2.5", "-6"] : ["await t.data()"];
+    for (const part of ["float32", "[2,3]", ...values, device]) {
       assert.ok(s.includes(part), `toString ${JSON.stringify(s)} lacks ${JSON.stringify(part)}`);
     }
     const b = k.tensor([true, false], { device });
     await b.data();
     const sb = String(b);
-    for (const part of ["bool", "[2]", "true", "false"]) {
+    for (const part of ["bool", "[2]", ...(device === "cpu" ? ["true", "false"] : [])]) {
       assert.ok(sb.includes(part), `toString ${JSON.stringify(sb)} lacks ${JSON.stringify(part)}`);
     }
     const i = k.tensor(42, { dtype: "int32", device });
     await i.data();
-    assert.ok(String(i).includes("int32") && String(i).includes("42"), String(i));
+    assert.ok(String(i).includes("int32"), String(i));
+    if (device === "cpu") assert.ok(String(i).includes("42"), String(i));
   });
 }

@@ -13,7 +13,7 @@ import fc from "fast-check";
 import * as k from "../mod.ts";
 import type { CheckGradsOptions } from "../core/transforms/check.ts";
 import { allPrims } from "../core/ir/primitive.ts";
-import { allClose, DEVICES, numel } from "./_util.ts";
+import { allClose, DEVICES, F32_TOL, hasFloat64, numel } from "./_util.ts";
 
 // ------------------------------------------------------------------------ helpers ----
 
@@ -156,14 +156,18 @@ function reducedCount(shape: Shape, axis: number | number[] | null | undefined):
 
 const RUNS = 8;
 
-/** One Deno test per device: `checkGrads` at order 2 (hence 1 and 2) on every generated case. */
+/**
+ * One Deno test per float64 device: `checkGrads` at order 2 (hence 1 and 2) on every generated
+ * case. (Finite differences need float64; WebGPU's float32 gradients are compared with the
+ * CPU's at the end of this file.)
+ */
 function gradTest<P>(
   name: string,
   arb: fc.Arbitrary<P>,
   build: (p: P, device: string) => Built,
   cfg: { numRuns?: number; ignore?: boolean } = {},
 ): void {
-  for (const device of DEVICES) {
+  for (const device of DEVICES.filter(hasFloat64)) {
     Deno.test({
       name: `grad ops: ${name} [${device}]`,
       ignore: cfg.ignore,
@@ -770,7 +774,7 @@ gradTest(
   }),
 );
 
-for (const device of DEVICES) {
+for (const device of DEVICES.filter(hasFloat64)) {
   Deno.test(`grad ops: gradient dtype follows the input through casts [${device}]`, async () => {
     const x32 = k.tensor([0.5, -1.25, 2], { device });
     const g32 = k.grad((x: k.Tensor) => x.astype("float64").mul(x.astype("float64")).sum())(
@@ -796,3 +800,38 @@ Deno.test("grad ops: every non-source primitive has both derivative rules", () =
     .map((p) => p.name);
   assert.deepEqual(missing, []);
 });
+
+// float32 gradients on devices without float64: every unary and binary op (and the reductions)
+// differentiated on the device must agree with the same float32 gradient on the CPU.
+for (const device of DEVICES.filter((d) => !hasFloat64(d))) {
+  Deno.test(`grad ops: float32 gradients match the CPU [${device}]`, async () => {
+    const f32 = (kind: Kind, shape: Shape, seed: number, dev: string) =>
+      k.tensor(Float32Array.from(values(kind, numel(shape), seed)), { shape, device: dev });
+    const cases: [string, (dev: string) => k.Tensor][] = [];
+    for (const [name, op, kind] of UNARY) {
+      cases.push([name, (dev) => k.grad((x: k.Tensor) => op(x).sum())(f32(kind, [3, 4], 1, dev))]);
+    }
+    for (const [name, op, ka, kb] of BINARY) {
+      cases.push([name, (dev) => {
+        const b = f32(kb, [4], 3, dev);
+        return k.grad((a: k.Tensor) => op(a, b).mul(a).sum())(f32(ka, [3, 4], 2, dev));
+      }]);
+    }
+    const reductions: [string, (x: k.Tensor) => k.Tensor][] = [
+      ["sum", (x) => x.sum({ axis: 1 }).exp().sum()],
+      ["max", (x) => x.max({ axis: 0 }).mul(x.sum({ axis: 0 })).sum()],
+      ["prod", (x) => x.prod({ axis: 1 }).sum()],
+      ["softmax", (x) => x.softmax().mul(x).sum()],
+      ["logsumexp", (x) => x.logsumexp({ axis: 1 }).sum()],
+      ["variance", (x) => x.variance({ axis: 1 }).sum()],
+      ["matmul", (x) => k.matmul(x, x.T).tanh().sum()],
+      ["cumsum", (x) => x.cumsum({ axis: 1 }).mul(x).sum()],
+    ];
+    for (const [name, f] of reductions) {
+      cases.push([name, (dev) => k.grad(f)(f32("distinct", [3, 4], 4, dev))]);
+    }
+    const got = await Promise.all(cases.map(([, g]) => g(device).data()));
+    const want = await Promise.all(cases.map(([, g]) => g("cpu").data()));
+    cases.forEach(([name], i) => allClose(got[i], want[i], F32_TOL[device], `d/dx ${name}`));
+  });
+}

@@ -23,8 +23,6 @@ function uniform(n: number, seed: number, lo = -1, hi = 1): Float64Array {
   const r = rng(seed);
   return Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
-const f64 = (data: ArrayLike<number>, shape: number[], device = "cpu") =>
-  k.tensor(Float64Array.from(data), { shape, device });
 const i32 = (data: ArrayLike<number>, shape: number[], device = "cpu") =>
   k.tensor(Int32Array.from(data), { shape, device });
 const read = async (t: k.Tensor) => Float64Array.from(await t.data());

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as k from "../mod.ts";
+import { DEVICES, hasFloat64 } from "./_util.ts";
 
 const R = k.random;
 
@@ -76,7 +77,22 @@ function refPermutation(key: Key, n: number): number[] {
 }
 
 const u32 = (a: ArrayLike<number>): number[] => Array.from(a, (v) => v >>> 0);
-const keyOf = (t: k.Tensor): Key => u32(t.dataSync()) as Key;
+
+/** One test per device, with `device` as the default device (keys and draws follow it). */
+function dtest(name: string, fn: (device: string) => void | Promise<void>): void {
+  for (const device of DEVICES) {
+    Deno.test(`${name} [${device}]`, async () => {
+      const prev = k.defaultDevice();
+      k.setDefaultDevice(device);
+      try {
+        await fn(device);
+      } finally {
+        k.setDefaultDevice(prev);
+      }
+    });
+  }
+}
+const keyOf = async (t: k.Tensor): Promise<Key> => u32(await t.data()) as Key;
 
 // Standard normal CDF on the host (erf by its Taylor series / continued fraction).
 function hostErf(x: number): number {
@@ -135,93 +151,100 @@ const KAT: { key: Key; ctr: Key; out: Key }[] = [
   },
 ];
 
-Deno.test("random: threefry2x32 Random123 known-answer vectors (reference and tensors)", () => {
-  for (const { key, ctr, out } of KAT) {
-    assert.deepEqual(refThreefry(key[0], key[1], ctr[0], ctr[1]), out, "JS reference");
-    // Tensor operands, and plain numbers above 2^31 (read as uint32 bits).
-    const i32 = (v: number) => k.tensor([v | 0], { dtype: "int32" });
-    const [y0, y1] = R.threefry2x32(i32(key[0]), i32(key[1]), i32(ctr[0]), i32(ctr[1]));
-    assert.deepEqual([...u32(y0.dataSync()), ...u32(y1.dataSync())], out, "tensor threefry");
-    const [z0, z1] = R.threefry2x32(
-      key[0],
-      key[1],
-      ctr[0],
-      k.tensor([ctr[1] | 0], {
-        dtype: "int32",
-      }),
-    );
-    assert.deepEqual([...u32(z0.dataSync()), ...u32(z1.dataSync())], out, "number operands");
-  }
-});
+dtest(
+  "random: threefry2x32 Random123 known-answer vectors (reference and tensors)",
+  async () => {
+    for (const { key, ctr, out } of KAT) {
+      assert.deepEqual(refThreefry(key[0], key[1], ctr[0], ctr[1]), out, "JS reference");
+      // Tensor operands, and plain numbers above 2^31 (read as uint32 bits).
+      const i32 = (v: number) => k.tensor([v | 0], { dtype: "int32" });
+      const [y0, y1] = R.threefry2x32(i32(key[0]), i32(key[1]), i32(ctr[0]), i32(ctr[1]));
+      assert.deepEqual([...u32(await y0.data()), ...u32(await y1.data())], out, "tensor threefry");
+      const [z0, z1] = R.threefry2x32(
+        key[0],
+        key[1],
+        ctr[0],
+        k.tensor([ctr[1] | 0], {
+          dtype: "int32",
+        }),
+      );
+      assert.deepEqual([...u32(await z0.data()), ...u32(await z1.data())], out, "number operands");
+    }
+  },
+);
 
-Deno.test("random: tensor threefry2x32 equals the JS reference on random blocks", () => {
-  fc.assert(
-    fc.property(
+dtest("random: tensor threefry2x32 equals the JS reference on random blocks", async (device) => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(
         fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat()).map((t) =>
           t.map((v) => (v * 2654435761) >>> 0)
         ),
         { minLength: 1, maxLength: 40 },
       ),
-      (blocks) => {
+      async (blocks) => {
         const col = (j: number) =>
           k.tensor(Int32Array.from(blocks, (b) => b[j] | 0), { dtype: "int32" });
         const [y0, y1] = R.threefry2x32(col(0), col(1), col(2), col(3));
-        const a = u32(y0.dataSync()), b = u32(y1.dataSync());
+        const a = u32(await y0.data()), b = u32(await y1.data());
         blocks.forEach((blk, i) => {
           assert.deepEqual([a[i], b[i]], refThreefry(blk[0], blk[1], blk[2], blk[3]));
         });
       },
     ),
-    { numRuns: 30 },
+    { numRuns: device === "cpu" ? 30 : 10 },
   );
 });
 
-Deno.test("random: JAX values (jax.random docs, threefry partitionable)", () => {
+dtest("random: JAX values (jax.random docs, threefry partitionable)", async () => {
   const key = R.key(0);
-  assert.deepEqual(u32(key.dataSync()), [0, 0]);
+  assert.deepEqual(u32(await key.data()), [0, 0]);
   // jax.random.split(jax.random.key(0)) since JAX 0.5 (jax_threefry_partitionable=True).
   const [a, b] = R.split(key);
-  assert.deepEqual(keyOf(a), [1797259609, 2579123966]);
-  assert.deepEqual(keyOf(b), [928981903, 3453687069]);
+  assert.deepEqual(await keyOf(a), [1797259609, 2579123966]);
+  assert.deepEqual(await keyOf(b), [928981903, 3453687069]);
   // jax.random module docs: uniform(key(0)) = 0.947667, uniform(split(key(0))[1]) = 0.00729382.
-  assert.ok(Math.abs(R.uniform(key).dataSync()[0] - 0.947667) < 5e-7);
-  assert.ok(Math.abs(R.uniform(b).dataSync()[0] - 0.00729382) < 5e-9);
+  assert.ok(Math.abs((await R.uniform(key).data())[0] - 0.947667) < 5e-7);
+  assert.ok(Math.abs((await R.uniform(b).data())[0] - 0.00729382) < 5e-9);
 });
 
 // ---------------------------------------------------------------------------------------------
 // (b) Keys, bits and determinism
 
-Deno.test("random: key, split, foldIn and bits follow the reference stream", () => {
+dtest("random: key, split, foldIn and bits follow the reference stream", async () => {
   for (const seed of [0, 1, 42, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32 + 5, -1, -(2 ** 40)]) {
     const key = R.key(seed);
     assert.equal(key.dtype, "int32");
     assert.deepEqual(key.shape, [2]);
     const rk = refKey(seed);
-    assert.deepEqual(keyOf(key), rk, `key(${seed})`);
+    assert.deepEqual(await keyOf(key), rk, `key(${seed})`);
     const ks = R.split(key, 3);
     assert.equal(ks.length, 3);
-    ks.forEach((s, i) => assert.deepEqual(keyOf(s), refSplit(rk, 3)[i], `split ${i}`));
-    assert.deepEqual(keyOf(R.foldIn(key, 7)), refFoldIn(rk, 7));
-    assert.deepEqual(keyOf(R.foldIn(key, -3)), refFoldIn(rk, -3));
+    for (const [i, s] of ks.entries()) {
+      assert.deepEqual(await keyOf(s), refSplit(rk, 3)[i], `split ${i}`);
+    }
+    assert.deepEqual(await keyOf(R.foldIn(key, 7)), refFoldIn(rk, 7));
+    assert.deepEqual(await keyOf(R.foldIn(key, -3)), refFoldIn(rk, -3));
     // split(key, n)[i] is foldIn(key, i), as in JAX's partitionable Threefry.
-    assert.deepEqual(keyOf(ks[2]), keyOf(R.foldIn(key, 2)));
+    assert.deepEqual(await keyOf(ks[2]), await keyOf(R.foldIn(key, 2)));
     const b = R.bits(key, [3, 5]);
     assert.deepEqual(b.shape, [3, 5]);
-    assert.deepEqual(u32(b.dataSync()), refBits(rk, 15));
+    assert.deepEqual(u32(await b.data()), refBits(rk, 15));
   }
   assert.deepEqual(R.bits(R.key(3), []).shape, []);
   assert.deepEqual(R.split(R.key(3), 0), []);
 });
 
-Deno.test("random: same key gives identical draws; different keys differ", () => {
+dtest("random: same key gives identical draws; different keys differ", async () => {
   const key = R.key(123);
-  const a = R.bits(key, [1000]).dataSync(), b = R.bits(R.key(123), [1000]).dataSync();
+  const a = await R.bits(key, [1000]).data(), b = await R.bits(R.key(123), [1000]).data();
   assert.deepEqual(a, b);
   const [k1, k2] = R.split(key);
   // (split(key, n)[i] is foldIn(key, i) by design, so fold in other values here.)
-  const bits = [key, k1, k2, R.foldIn(key, 7), R.foldIn(key, 8), R.key(124)].map((kk) =>
-    Array.from(R.bits(kk, [64]).dataSync())
+  const bits = await Promise.all(
+    [key, k1, k2, R.foldIn(key, 7), R.foldIn(key, 8), R.key(124)].map(async (kk) =>
+      Array.from(await R.bits(kk, [64]).data())
+    ),
   );
   for (let i = 0; i < bits.length; i++) {
     for (let j = i + 1; j < bits.length; j++) {
@@ -230,27 +253,30 @@ Deno.test("random: same key gives identical draws; different keys differ", () =>
     }
   }
   // A prefix of a larger draw is the smaller draw (counters are flat indices).
-  assert.deepEqual(Array.from(R.bits(key, [10]).dataSync()), Array.from(a.slice(0, 10)));
+  assert.deepEqual(Array.from(await R.bits(key, [10]).data()), Array.from(a.slice(0, 10)));
   // Uniform and normal are deterministic too, and a lazy split key works like a realized one.
-  const u1 = R.normal(R.split(key)[1], [50]).dataSync();
-  const u2 = R.normal(k.tensor(Int32Array.from(k2.dataSync()), { dtype: "int32" }), [50])
-    .dataSync();
+  const u1 = await R.normal(R.split(key)[1], [50]).data();
+  const k2v = Int32Array.from(await k2.data());
+  const u2 = await R.normal(k.tensor(k2v, { dtype: "int32" }), [50]).data();
   assert.deepEqual(u1, u2);
 });
 
-Deno.test("random: property: bits of any seed match the reference and differ from seed+1", () => {
-  fc.assert(
-    fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), (seed) => {
-      const got = u32(R.bits(R.key(seed), [8]).dataSync());
-      assert.deepEqual(got, refBits(refKey(seed), 8));
-      const other = u32(R.bits(R.key(seed + 1), [8]).dataSync());
-      assert.ok(got.some((v, i) => v !== other[i]));
-    }),
-    { numRuns: 60 },
-  );
-});
+dtest(
+  "random: property: bits of any seed match the reference and differ from seed+1",
+  async (device) => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), async (seed) => {
+        const got = u32(await R.bits(R.key(seed), [8]).data());
+        assert.deepEqual(got, refBits(refKey(seed), 8));
+        const other = u32(await R.bits(R.key(seed + 1), [8]).data());
+        assert.ok(got.some((v, i) => v !== other[i]));
+      }),
+      { numRuns: device === "cpu" ? 60 : 15 },
+    );
+  },
+);
 
-Deno.test("random: a draw is one fused kernel", () => {
+dtest("random: a draw is one fused kernel", () => {
   const key = R.key(5);
   assert.equal(k.schedule(R.bits(key, [100])).length, 1);
   assert.equal(k.schedule(R.uniform(key, [100])).length, 1);
@@ -263,12 +289,12 @@ Deno.test("random: a draw is one fused kernel", () => {
 // ---------------------------------------------------------------------------------------------
 // (c) Floats
 
-Deno.test("random: uniform is the mantissa trick and has the right moments", () => {
+dtest("random: uniform is the mantissa trick and has the right moments", async (device) => {
   const key = R.key(1);
   const n = 100_000;
   const u = R.uniform(key, [n]);
   assert.equal(u.dtype, "float32");
-  const d = u.dataSync();
+  const d = await u.data();
   const bits = refBits(refKey(1), n);
   for (let i = 0; i < n; i++) {
     if (d[i] !== (bits[i] >>> 9) * 2 ** -23) assert.fail(`uniform[${i}] = ${d[i]}`);
@@ -278,32 +304,34 @@ Deno.test("random: uniform is the mantissa trick and has the right moments", () 
   assert.ok(Math.abs(v - 1 / 12) < 0.002, `var ${v}`);
   assert.ok(d.every((x) => x >= 0 && x < 1));
 
-  const s = R.uniform(key, [n], { minval: -2, maxval: 3 }).dataSync();
+  const s = await R.uniform(key, [n], { minval: -2, maxval: 3 }).data();
   const [m2, v2] = meanVar(s);
   assert.ok(s.every((x) => x >= -2 && x < 3));
   assert.ok(Math.abs(m2 - 0.5) < 0.03 && Math.abs(v2 - 25 / 12) < 0.05, `${m2} ${v2}`);
   // Bounds whose scaled top value rounds up to maxval in float32 still stay below it.
-  const top = R.uniform(key, [n], { minval: 2, maxval: 5 }).dataSync();
+  const top = await R.uniform(key, [n], { minval: 2, maxval: 5 }).data();
   assert.ok(top.every((x) => x >= 2 && x < 5));
 
-  const d64 = R.uniform(key, [n], { dtype: "float64" });
-  assert.equal(d64.dtype, "float64");
-  const [m3, v3] = meanVar(d64.dataSync());
-  assert.ok(Math.abs(m3 - 0.5) < 0.005 && Math.abs(v3 - 1 / 12) < 0.002, `${m3} ${v3}`);
-  assert.ok(d64.dataSync().every((x) => x >= 0 && x < 1));
+  if (hasFloat64(device)) {
+    const d64 = R.uniform(key, [n], { dtype: "float64" });
+    assert.equal(d64.dtype, "float64");
+    const [m3, v3] = meanVar(await d64.data());
+    assert.ok(Math.abs(m3 - 0.5) < 0.005 && Math.abs(v3 - 1 / 12) < 0.002, `${m3} ${v3}`);
+    assert.ok((await d64.data()).every((x) => x >= 0 && x < 1));
+  }
 
   // Tensor bounds broadcast against the shape.
   const lo = k.tensor([[0], [10]]);
-  const t = R.uniform(key, [2, 1000], { minval: lo, maxval: lo.add(1) }).dataSync();
+  const t = await R.uniform(key, [2, 1000], { minval: lo, maxval: lo.add(1) }).data();
   assert.ok(t.slice(0, 1000).every((x) => x >= 0 && x < 1));
   assert.ok(t.slice(1000).every((x) => x >= 10 && x < 11));
 });
 
-Deno.test("random: normal is √2·erfinv(uniform(-1, 1)) and standard normal", () => {
+dtest("random: normal is √2·erfinv(uniform(-1, 1)) and standard normal", async (device) => {
   const n = 20_000;
   const z = R.normal(R.key(2), [n]);
   assert.equal(z.dtype, "float32");
-  const d = z.dataSync();
+  const d = await z.data();
   const [m, v] = meanVar(d);
   assert.ok(Math.abs(m) < 0.04, `mean ${m}`);
   assert.ok(Math.abs(Math.sqrt(v) - 1) < 0.03, `std ${Math.sqrt(v)}`);
@@ -318,10 +346,11 @@ Deno.test("random: normal is √2·erfinv(uniform(-1, 1)) and standard normal", 
   }
   // float64: the inverse is accurate to a few ulps of u, far tails included (200k draws reach
   // |u| > 1 - 2e-5, where the refinement switches from erf to log erfc).
+  if (!hasFloat64(device)) return;
   const n64 = 200_000;
   const z64 = R.normal(R.key(2), [n64], { dtype: "float64" });
   assert.equal(z64.dtype, "float64");
-  const d64 = z64.dataSync();
+  const d64 = await z64.data();
   assert.ok(ksStat(d64, normCdf) < 0.01);
   const [m64, v64] = meanVar(d64);
   assert.ok(Math.abs(m64) < 0.015 && Math.abs(Math.sqrt(v64) - 1) < 0.01, `${m64} ${v64}`);
@@ -342,12 +371,12 @@ Deno.test("random: normal is √2·erfinv(uniform(-1, 1)) and standard normal", 
   assert.ok(tails > 0, "no far-tail draw checked");
 });
 
-Deno.test("random: truncatedNormal stays inside the bounds with the right mean", () => {
+dtest("random: truncatedNormal stays inside the bounds with the right mean", async (device) => {
   const n = 20_000;
   const phi = (x: number) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
-  for (const dtype of ["float32", "float64"] as const) {
+  for (const dtype of hasFloat64(device) ? ["float32", "float64"] as const : ["float32"] as const) {
     for (const [lo, hi] of [[-1, 2], [0.5, 1], [-3, -2.5]]) {
-      const d = R.truncatedNormal(R.key(3), lo, hi, [n], { dtype }).dataSync();
+      const d = await R.truncatedNormal(R.key(3), lo, hi, [n], { dtype }).data();
       assert.ok(d.every((x) => x > lo && x < hi), `${dtype} (${lo}, ${hi})`);
       const [m] = meanVar(d);
       const want = (phi(lo) - phi(hi)) / (normCdf(hi) - normCdf(lo));
@@ -360,7 +389,7 @@ Deno.test("random: truncatedNormal stays inside the bounds with the right mean",
   const lo = k.tensor([[-1], [1]]), hi = k.tensor([0, 2, 3]);
   const t = R.truncatedNormal(R.key(4), lo, hi);
   assert.deepEqual(t.shape, [2, 3]);
-  const v = t.dataSync();
+  const v = await t.data();
   const L = [-1, -1, -1, 1, 1, 1], H = [0, 2, 3, 0, 2, 3];
   v.forEach((x, i) => {
     if (L[i] < H[i]) assert.ok(x >= L[i] && x <= H[i], `${x} in [${L[i]}, ${H[i]}]`);
@@ -370,22 +399,22 @@ Deno.test("random: truncatedNormal stays inside the bounds with the right mean",
 // ---------------------------------------------------------------------------------------------
 // (d) Discrete
 
-Deno.test("random: bernoulli rate", () => {
+dtest("random: bernoulli rate", async () => {
   const b = R.bernoulli(R.key(5), 0.3, [50_000]);
   assert.equal(b.dtype, "bool");
-  const d = b.dataSync();
+  const d = await b.data();
   const rate = Array.from(d).reduce((a, x) => a + x, 0) / d.length;
   assert.ok(Math.abs(rate - 0.3) < 0.01, `rate ${rate}`);
   // p as a tensor gives its shape; p = 0 and 1 are exact.
   const p = R.bernoulli(R.key(6), k.tensor([0, 1, 0.5]));
   assert.deepEqual(p.shape, [3]);
-  const v = p.dataSync();
+  const v = await p.data();
   assert.equal(v[0], 0);
   assert.equal(v[1], 1);
   assert.deepEqual(R.bernoulli(R.key(6)).shape, []);
 });
 
-Deno.test("random: randint matches jax.random.randint and is uniform", () => {
+dtest("random: randint matches jax.random.randint and is uniform", async () => {
   const n = 2000;
   const cases: [number, number][] = [
     [0, 10],
@@ -402,7 +431,7 @@ Deno.test("random: randint matches jax.random.randint and is uniform", () => {
     [10, 2 ** 40],
   ];
   for (const [lo, hi] of cases) {
-    const got = Array.from(R.randint(R.key(9), [n], lo, hi).dataSync());
+    const got = Array.from(await R.randint(R.key(9), [n], lo, hi).data());
     const want = refRandint(refKey(9), n, lo, hi);
     assert.deepEqual(got, want, `randint(${lo}, ${hi})`);
     const lo32 = Math.max(lo, -(2 ** 31));
@@ -413,42 +442,42 @@ Deno.test("random: randint matches jax.random.randint and is uniform", () => {
   const hi = k.tensor([[10], [3_000_000_000 - 2 ** 32]], { dtype: "int32" }); // hi < lo: minval
   const t = R.randint(R.key(9), [2, n], lo, hi);
   assert.deepEqual(t.shape, [2, n]);
-  const tv = Array.from(t.dataSync());
+  const tv = Array.from(await t.data());
   const ref = refRandint(refKey(9), 2 * n, 0, 10);
   assert.deepEqual(tv.slice(0, n), ref.slice(0, n));
   assert.ok(tv.slice(n).every((x) => x === -5));
   const wide = R.randint(R.key(11), [n], k.tensor(-2_000_000_000, { dtype: "int32" }), 2e9);
-  assert.deepEqual(Array.from(wide.dataSync()), refRandint(refKey(11), n, -2e9, 2e9));
+  assert.deepEqual(Array.from(await wide.data()), refRandint(refKey(11), n, -2e9, 2e9));
 
   // Rough uniformity: chi-square over 10 bins (df 9; 99.9% quantile 27.9).
   const m = 50_000;
-  const d = R.randint(R.key(10), [m], 0, 10).dataSync();
+  const d = await R.randint(R.key(10), [m], 0, 10).data();
   const counts = new Array(10).fill(0);
   for (const x of d) counts[x]++;
   const chi = counts.reduce((a, c) => a + (c - m / 10) ** 2 / (m / 10), 0);
   assert.ok(chi < 27.9, `chi-square ${chi} (${counts})`);
 });
 
-Deno.test("random: permutation matches jax.random.permutation and is a permutation", () => {
+dtest("random: permutation matches jax.random.permutation and is a permutation", async () => {
   for (const n of [0, 1, 2, 10, 1000, 2000]) { // 2000 > 1625 needs two sorting rounds
     const p = R.permutation(R.key(12), n);
     assert.equal(p.dtype, "int32");
-    const got = Array.from(p.dataSync());
+    const got = Array.from(await p.data());
     assert.deepEqual(got, refPermutation(refKey(12), n), `n = ${n}`);
     assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
     if (n >= 10) assert.ok(got.some((v, i) => v !== i));
   }
   // Tensors are permuted along an axis with the same order.
   const x = k.arange(12).reshape([3, 4]);
-  const order = Array.from(R.permutation(R.key(13), 4).dataSync());
+  const order = Array.from(await R.permutation(R.key(13), 4).data());
   const px = R.permutation(R.key(13), x, { axis: 1 });
-  const rows = px.dataSync();
+  const rows = await px.data();
   for (let r = 0; r < 3; r++) {
     for (let c = 0; c < 4; c++) assert.equal(rows[r * 4 + c], r * 4 + order[c]);
   }
 });
 
-Deno.test("random: categorical frequencies match softmax(logits)", () => {
+dtest("random: categorical frequencies match softmax(logits)", async () => {
   const logits = [0.5, -1, 2, 0, 1];
   const z = Math.max(...logits);
   const e = logits.map((l) => Math.exp(l - z));
@@ -458,14 +487,14 @@ Deno.test("random: categorical frequencies match softmax(logits)", () => {
   assert.equal(s.dtype, "int32");
   assert.deepEqual(s.shape, [n]);
   const counts = new Array(logits.length).fill(0);
-  for (const c of s.dataSync()) counts[c]++;
+  for (const c of (await s.data())) counts[c]++;
   counts.forEach((c, i) => assert.ok(Math.abs(c / n - p[i]) < 0.015, `${i}: ${c / n} vs ${p[i]}`));
 
   // A batch along axis 0, with a leading sample axis: row b samples from column b.
   const lg = k.tensor([[0, 5], [5, 0], [0, 0]]); // categories on axis 0, batch of 2
   const t = R.categorical(R.key(15), lg, { axis: 0, shape: [1000, 2] });
   assert.deepEqual(t.shape, [1000, 2]);
-  const tv = t.dataSync();
+  const tv = await t.data();
   let first = 0, second = 0;
   for (let i = 0; i < 1000; i++) {
     if (tv[2 * i] === 1) first++;
@@ -487,4 +516,24 @@ Deno.test("random: argument errors", () => {
   const lg = k.tensor([[1, 2], [3, 4]]);
   assert.throws(() => R.categorical(R.key(0), lg, { shape: [3, 3] }), /broadcast/);
   assert.throws(() => R.categorical(R.key(0), lg, { shape: [] }), /compatible/);
+});
+
+Deno.test("random: the same key gives bit-identical draws on every device", async () => {
+  // Integer streams are exact everywhere; uniform's mantissa trick is exact in float32 too.
+  const draw = async (device: string) => {
+    const key = R.key(2024, { device });
+    const [a, b] = R.split(key);
+    return await Promise.all([
+      R.bits(a, [4, 257]).data(),
+      R.bits(R.foldIn(b, 9), [33]).data(),
+      R.randint(b, [500], -7, 1000).data(),
+      R.uniform(a, [300]).data(),
+      R.bernoulli(b, 0.25, [100]).data(),
+    ]);
+  };
+  const want = (await draw("cpu")).map((d) => Array.from(d));
+  for (const device of DEVICES.filter((d) => d !== "cpu")) {
+    const got = (await draw(device)).map((d) => Array.from(d));
+    got.forEach((g, i) => assert.deepEqual(g, want[i], `draw ${i} on ${device}`));
+  }
 });

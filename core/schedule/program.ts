@@ -22,7 +22,7 @@ import type {
   Graph,
   PlaceholderArg,
 } from "../ir/call.ts";
-import { isLoaded, type ScheduleItem, scheduleNodes } from "./schedule.ts";
+import { type ScheduleItem, scheduleNodes } from "./schedule.ts";
 import { fmt } from "../shape.ts";
 
 /** A buffer that can give its memory back. */

@@ -82,21 +82,24 @@ export function align(
   const d = dtype ?? resultDtype(xs);
   const ts = xs.filter((x): x is Tensor => x instanceof Tensor);
   const device = ts[0]?.device ?? device0 ?? defaultDevice();
-  for (const t of ts) {
-    if (t.device !== device) {
-      throw new Error(
-        `${op}: operands are on different devices (${
-          ts.map((t) => t.device)
-        }); move them with k.devicePut`,
-      );
-    }
-  }
+  sameDevice(op, ts);
   const shape = broadcastShapes(op, ...ts.map((t) => t.shape));
   const nodes = xs.map((x) => {
     const n = x instanceof Tensor ? castNode(x.node, d) : scalarNode(x, d, device);
     return broadcastNode(n, shape);
   });
   return { nodes, dtype: d, shape };
+}
+
+/** Throws, naming the user-level op and the devices, unless all tensors share one device. */
+export function sameDevice(op: string, ts: readonly Tensor[]): void {
+  if (ts.some((t) => t.device !== ts[0].device)) {
+    throw new Error(
+      `${op}: operands are on different devices (${
+        ts.map((t) => t.device).join(", ")
+      }); move them with k.devicePut`,
+    );
+  }
 }
 
 /** A tensor from a TensorLike (scalars become 0-d tensors). */

@@ -4,9 +4,9 @@
  *
  * - `cpu` is always there. `webgpu` is there when `navigator.gpu` gives an adapter (Deno has
  *   WebGPU without flags; on a machine without a GPU that is a software adapter like llvmpipe).
- * - The default device is `KILN_DEVICE` (`cpu` or `webgpu`) if set, else whatever
- *   `setDefaultDevice` chose, else `cpu` — until `await k.ready()`, which picks `webgpu` when the
- *   adapter is a hardware one (a software adapter is slower than the CPU backend) and opens it.
+ * - The default device is whatever `setDefaultDevice` chose last, else `KILN_DEVICE` (`cpu` or
+ *   `webgpu`), else `cpu` — until `await k.ready()`, which picks `webgpu` when the adapter is a
+ *   hardware one (a software adapter is slower than the CPU backend) and opens it.
  * - WebGPU needs no explicit initialization: its device opens asynchronously on first use,
  *   and the first `await t.data()` / `await k.realize()` waits for it.
  * @module
@@ -40,7 +40,7 @@ function checkName(op: string, device: unknown): string {
 }
 
 /**
- * The device used when none is given: `KILN_DEVICE`, else the last `setDefaultDevice`, else
+ * The device used when none is given: the last `setDefaultDevice`, else `KILN_DEVICE`, else
  * what `await k.ready()` picked, else `cpu`. @example k.defaultDevice() // "cpu"
  */
 export function defaultDevice(): string {

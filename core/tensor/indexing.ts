@@ -2,7 +2,7 @@
 import type { DType } from "../dtype.ts";
 import { makeLeaf, makeNode } from "../ir/graph.ts";
 import { fmt, normAxis } from "../shape.ts";
-import { asTensor, castNode, type TensorLike, wrap } from "./convert.ts";
+import { asTensor, castNode, sameDevice, type TensorLike, wrap } from "./convert.ts";
 import { equal } from "./elementwise.ts";
 import { expandDims, reshape } from "./movement.ts";
 import { Tensor } from "./tensor.ts";
@@ -28,6 +28,7 @@ export function take(
   const ind = indices instanceof Tensor
     ? indices
     : tensor(indices as number[], { dtype: "int32", device: t.device });
+  sameDevice("take", [t, ind]);
   if (ind.dtype !== "int32") {
     throw new TypeError(`take: indices must be int32, got ${ind.dtype} ${fmt(ind.shape)}`);
   }

@@ -11,6 +11,7 @@ import {
   broadcastNode,
   castNode,
   resultDtype,
+  sameDevice,
   type TensorLike,
   wrap,
 } from "./convert.ts";
@@ -26,6 +27,7 @@ import type { Tensor } from "./tensor.ts";
  */
 export function matmul(a: TensorLike, b: TensorLike): Tensor {
   let x = asTensor("matmul", a, "a"), y = asTensor("matmul", b, "b");
+  sameDevice("matmul", [x, y]);
   if (x.ndim === 0 || y.ndim === 0) {
     throw new Error(
       `matmul: operands must have at least 1 dimension, got ${fmt(x.shape)} @ ${fmt(y.shape)}`,
@@ -100,6 +102,7 @@ export function einsum(spec: string, ...operands: TensorLike[]): Tensor {
     }
   }
   const dtype = resultDtype(operands);
+  sameDevice("einsum", operands.map((x) => asTensor("einsum", x)));
   const sizes = new Map<string, number>();
   const ts = ins.map((term, i) => {
     let t = wrap(castNode(asTensor("einsum", operands[i]).node, dtype));

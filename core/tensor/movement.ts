@@ -13,6 +13,7 @@ import {
   broadcastNode,
   castNode,
   resultDtype,
+  sameDevice,
   type TensorLike,
   wrap,
 } from "./convert.ts";
@@ -194,6 +195,7 @@ export function flip(x: TensorLike, opts: { axis?: number | readonly number[] } 
 export function concatenate(ts: readonly TensorLike[], opts: AxisOption = {}): Tensor {
   if (ts.length === 0) throw new Error("concatenate: needs at least one tensor");
   const xs = ts.map((x, i) => asTensor("concatenate", x, `tensors[${i}]`));
+  sameDevice("concatenate", xs);
   const rank = xs[0].ndim;
   if (rank === 0) throw new Error("concatenate: cannot concatenate 0-d tensors (use stack)");
   const axis = normAxis("concatenate", opts.axis ?? 0, rank);

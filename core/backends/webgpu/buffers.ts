@@ -4,7 +4,7 @@
  * byte size so a steady training loop stops allocating.
  * @module
  */
-import { type DType, type TypedArray } from "../../dtype.ts";
+import type { DType, TypedArray } from "../../dtype.ts";
 import type { BufferHandle } from "../../ir/node.ts";
 
 /** Bytes a buffer of `size` elements takes on the GPU (bool is stored as 32 bits; min 4). */

@@ -81,12 +81,33 @@ const HELPERS: [string, string][] = [
     "fn k_ne(a: f32, b: f32) -> i32 { return i32(k_isnan(a) || k_isnan(b) || a != b); }",
   ],
   [
+    "k_log1p_small",
+    // log(1 + x) = 2 atanh(x / (2 + x)) as an odd series, for |x| <= 0.5 (|s| <= 1/3).
+    `fn k_log1p_small(x: f32) -> f32 {
+  let s = x / (2.0f + x);
+  let z = s * s;
+  let p = 1.0f / 3.0f + z * (1.0f / 5.0f + z * (1.0f / 7.0f + z * (1.0f / 9.0f + z *
+    (1.0f / 11.0f + z * (1.0f / 13.0f + z * (1.0f / 15.0f + z * (1.0f / 17.0f)))))));
+  return 2.0f * (s + s * z * p);
+}`,
+  ],
+  [
     "k_log",
+    // x = m·2^e with m in [√½, √2): log x = e·ln 2 + log1p(m - 1) (a few ulps everywhere; the
+    // builtin loses relative accuracy near 1).
     `fn k_log(x: f32) -> f32 {
   if (k_isnan(x) || x < 0.0f) { return k_nan(); }
   if (x == 0.0f) { return -k_inf(); }
   if (!k_isfinite(x)) { return x; }
-  return log(x);
+  var m = x;
+  var e = 0;
+  if (m < 1.17549435e-38f) { m = m * 16777216.0f; e = -24; }
+  let b = bitcast<u32>(m);
+  e = e + i32((b >> 23u) & 0xffu) - 127;
+  m = bitcast<f32>((b & 0x7fffffu) | 0x3f800000u);
+  if (m > 1.41421356f) { m = m * 0.5f; e = e + 1; }
+  let fe = f32(e);
+  return fe * 0.693145752f + (fe * 1.42860677e-6f + k_log1p_small(m - 1.0f));
 }`,
   ],
   [
@@ -98,24 +119,34 @@ const HELPERS: [string, string][] = [
 }`,
   ],
   [
-    "k_sin",
-    "fn k_sin(x: f32) -> f32 { if (!k_isfinite(x)) { return k_nan(); } return sin(x); }",
+    "k_sincos",
+    // sin (c = 0) or cos (c = 1) after Cody–Waite reduction by π/2 in three parts (the builtins
+    // are only accurate on [-π, π]); accurate to a few ulps for |x| < 1e5, degrading beyond.
+    `fn k_sincos(x: f32, c: i32) -> f32 {
+  if (!k_isfinite(x)) { return k_nan(); }
+  let n = round(x * 0.636619772f);
+  let r = ((x - n * 1.5703125f) - n * 4.83751297e-4f) - n * 7.54978995e-8f;
+  let q = (i32(n) + c) & 3;
+  if (q == 0) { return sin(r); }
+  if (q == 1) { return cos(r); }
+  if (q == 2) { return -sin(r); }
+  return -cos(r);
+}`,
   ],
-  [
-    "k_cos",
-    "fn k_cos(x: f32) -> f32 { if (!k_isfinite(x)) { return k_nan(); } return cos(x); }",
-  ],
+  ["k_sin", "fn k_sin(x: f32) -> f32 { return k_sincos(x, 0); }"],
+  ["k_cos", "fn k_cos(x: f32) -> f32 { return k_sincos(x, 1); }"],
   [
     "k_expm1",
+    // Taylor series below |x| = 0.5 (accurate where exp(x) - 1 cancels), exp(x) - 1 above.
     `fn k_expm1(x: f32) -> f32 {
   if (k_isnan(x)) { return x; }
-  if (abs(x) < 1e-5f) { return x + 0.5f * x * x; }
-  let u = exp(x);
-  if (!k_isfinite(u)) { return u; }
-  let um1 = u - 1.0f;
-  if (um1 == -1.0f) { return -1.0f; }
-  if (abs(x) > 0.5f) { return um1; }
-  return um1 * x / log(u);
+  if (abs(x) <= 0.5f) {
+    return x * (1.0f + x * (0.5f + x * (1.0f / 6.0f + x * (1.0f / 24.0f + x * (1.0f / 120.0f +
+      x * (1.0f / 720.0f + x * (1.0f / 5040.0f + x * (1.0f / 40320.0f + x *
+      (1.0f / 362880.0f)))))))));
+  }
+  if (x < -20.0f) { return -1.0f; }
+  return exp(x) - 1.0f;
 }`,
   ],
   [
@@ -124,9 +155,8 @@ const HELPERS: [string, string][] = [
   if (k_isnan(x) || x < -1.0f) { return k_nan(); }
   if (x == -1.0f) { return -k_inf(); }
   if (!k_isfinite(x)) { return x; }
-  let u = 1.0f + x;
-  if (u == 1.0f) { return x; }
-  return log(u) * x / (u - 1.0f);
+  if (abs(x) <= 0.5f) { return k_log1p_small(x); }
+  return k_log(1.0f + x);
 }`,
   ],
   [
@@ -229,11 +259,12 @@ const HELPERS: [string, string][] = [
   ],
   [
     "k_idiv",
+    // (No `%` on negative i32 here or below: llvmpipe computes it as an unsigned remainder.)
     `fn k_idiv(a: i32, b: i32) -> i32 {
   if (b == 0) { return 0; }
   if (b == -1) { return -a; }
   let q = a / b;
-  if (a % b != 0 && ((a < 0) != (b < 0))) { return q - 1; }
+  if (a - q * b != 0 && ((a < 0) != (b < 0))) { return q - 1; }
   return q;
 }`,
   ],
@@ -241,7 +272,7 @@ const HELPERS: [string, string][] = [
     "k_imod",
     `fn k_imod(a: i32, b: i32) -> i32 {
   if (b == 0 || b == -1) { return 0; }
-  let r = a % b;
+  let r = a - (a / b) * b;
   if (r != 0 && ((r < 0) != (b < 0))) { return r + b; }
   return r;
 }`,

@@ -80,6 +80,13 @@ export class WebGpuBackend implements Backend {
   device: GPUDevice | null = null;
   /** The adapter's description, once known. */
   adapter: AdapterSummary | null = null;
+  /**
+   * Whether kernels cooperate through workgroup memory: contractions stage their tiles there and
+   * long reductions with few outputs combine partial results by a tree. Undefined: on hardware
+   * adapters only (on llvmpipe a workgroup barrier costs more than it saves: contractions run
+   * 4-5× faster without). Settable (tests, benchmarks).
+   */
+  workgroupKernels: boolean | undefined = undefined;
   private opening: Promise<GPUDevice>;
   private lost: string | null = null;
   private pool = new BufferPool();
@@ -219,7 +226,8 @@ export class WebGpuBackend implements Backend {
   }
 
   compile(ir: KernelIR): WebGpuKernel {
-    const k: WgslKernel = renderContraction(ir) ?? renderGeneric(ir);
+    const wg = this.workgroupKernels ?? this.adapter?.hardware ?? true;
+    const k: WgslKernel = renderContraction(ir, wg) ?? renderGeneric(ir, wg);
     let hit = this.cache.get(k.source);
     if (!hit) {
       hit = new WebGpuKernel(k.source, k.dispatch, ir.inputs.length);

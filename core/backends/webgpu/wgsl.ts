@@ -46,14 +46,14 @@ export function wgslLiteral(v: number, d: DType): string {
 /** Throws the float64 error naming the op, if any live value of the kernel is float64. */
 export function checkDtypes(ir: KernelIR, live: Set<Instr | Loop>): void {
   const bad = (d: DType) => d !== "float32" && d !== "int32" && d !== "bool";
+  for (const it of live) {
+    if ("kind" in it || it.op === "load") continue;
+    if (bad(it.dtype)) wgslType(it.dtype, `op ${it.op}`);
+  }
   ir.inputs.forEach((inp, k) => {
     if (bad(inp.dtype)) wgslType(inp.dtype, `kernel input ${k}`);
   });
   if (bad(ir.outDtype)) wgslType(ir.outDtype, "the kernel's output");
-  for (const it of live) {
-    if ("kind" in it) continue;
-    if (bad(it.dtype)) wgslType(it.dtype, `op ${it.op === "cast" ? "cast" : it.op}`);
-  }
 }
 
 /** Renders instructions of one kernel as WGSL statements. */
@@ -205,15 +205,18 @@ function outVars(ir: KernelIR, flat: string, pad: string): string[] {
   return lines;
 }
 
-/** Renders any kernel: one invocation per output, or a workgroup per output for long reductions. */
-export function renderGeneric(ir: KernelIR): WgslKernel {
+/**
+ * Renders any kernel: one invocation per output, or (with `cooperative`) a workgroup per output
+ * for long reductions with few outputs.
+ */
+export function renderGeneric(ir: KernelIR, cooperative = true): WgslKernel {
   const e = new WgslEmitter(ir);
   const n = numel(ir.outShape);
   // Nothing to compute (never dispatched; the module only has to be valid).
   if (n === 0) return { source: assemble(e, "", 1, ["  return;"]), dispatch: [1, 1, 1] };
   const tops = topReductions(ir, e.live);
   const longest = Math.max(0, ...tops.map((l) => numel(l.sizes)));
-  const coop = longest >= 256 && n < 8192;
+  const coop = cooperative && longest >= 256 && n < 8192;
   if (coop) return renderCooperative(ir, e, n, tops);
   const dispatch = grid(Math.ceil(n / WG));
   e.lines.push(

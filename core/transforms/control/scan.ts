@@ -19,7 +19,7 @@ import { defaultDevice } from "../../tensor/device.ts";
 import { backward, forward, tape } from "../autodiff.ts";
 import { evalGraph } from "../trace.ts";
 import { batchNodes } from "../vmap.ts";
-import { flatten, type PyTree, unflatten } from "../tree.ts";
+import { flatten, unflatten } from "../tree.ts";
 import {
   avalOf,
   checkAvals,
