@@ -171,7 +171,8 @@ function splitWide(roots: Set<Node>, srcOf: (n: Node) => Node[]): boolean {
 export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const canon = canonicalizer(targets);
   const srcOf = (n: Node) => n.src.map(canon);
-  const roots = new Set<Node>(targets.filter((t) => !t.realized));
+  // Traced inputs requested as outputs are read from memory (a program copies them out).
+  const roots = new Set<Node>(targets.filter((t) => !isLoaded(t)));
   const isLeafish = leafishTest();
   for (;;) {
     const owners = new Map<Node, Set<Node>>();
@@ -229,7 +230,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
     if (r.op === "proj") return srcOf(canon(r.src[0])).filter((i) => roots.has(i) && !i.realized);
     const l = lower(r, isBoundary, canon);
     lowered.set(r, l);
-    return l.inputs.filter((i) => roots.has(i) && !i.realized);
+    return l.inputs.filter((i) => i !== r && roots.has(i) && !i.realized);
   };
   const emit = (r: Node) => {
     if (r.op !== "proj") {

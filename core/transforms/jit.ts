@@ -224,6 +224,7 @@ export function jit<F extends (...args: never[]) => unknown>(
     );
     const out = withTracing(() => call(...split.rebuild(holes)));
     if (out instanceof Promise) {
+      out.catch(() => {}); // its own rejection (a traced read) is reported by the error below
       throw new TypeError(
         `jit(${name}): the function returned a Promise; a jitted function must be synchronous ` +
           "(values cannot be awaited while tracing: use k.cond / k.whileLoop or static arguments)",

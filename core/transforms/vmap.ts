@@ -177,6 +177,13 @@ export function vmap<F extends (...args: never[]) => unknown>(f: F, opts: VmapOp
       throw new Error(`${op}: no argument is mapped (every inAxes is null); pass axisSize`);
     }
     const out = withTracing(() => (f as unknown as (...a: unknown[]) => unknown)(...rebuilt));
+    if (out instanceof Promise) {
+      out.catch(() => {}); // its own rejection (a traced read) is reported by the error below
+      throw new TypeError(
+        "vmap: the function returned a Promise; a vmapped function must be synchronous " +
+          "(traced values cannot be awaited: use k.cond / k.whileLoop, or read results after vmap)",
+      );
+    }
     const [opaths, oleaves, odef] = flattenWithPath(out as PyTree<unknown>);
     const tensors = oleaves.flatMap((l) => (l instanceof Tensor ? [l.node] : []));
     const batched = batchNodes(tensors, env, size);

@@ -65,6 +65,11 @@ export class BufferPool {
       this.pooled -= bytes;
       return hit;
     }
+    return this.fresh(device, bytes);
+  }
+
+  /** A new buffer, never a pooled one (for handles made before the device opened). */
+  fresh(device: GPUDevice, bytes: number): GPUBuffer {
     this.allocations++;
     return device.createBuffer({
       size: bytes,

@@ -214,7 +214,9 @@ export class WebGpuBackend implements Backend {
     const b = buf as WebGpuBuffer;
     if (!b.gpu) {
       const device = this.device!;
-      b.gpu = this.pool.take(device, b.bytes);
+      // Not from the pool: buffers released earlier in this launch list are already back in
+      // it, and taking one here (out of queue order) would alias a live buffer.
+      b.gpu = this.pool.fresh(device, b.bytes);
       if (b.pending && b.pending.length) {
         device.queue.writeBuffer(b.gpu, 0, b.pending as BufferSource);
       }

@@ -43,21 +43,23 @@ export function switchNodes(
   branches: readonly NodeFn[],
   operands: readonly Node[],
   device = deviceOf([index, ...operands], defaultDevice()),
+  op = "switchCase",
+  names: readonly string[] = branches.map((_, b) => `branch ${b}`),
 ): Node[] {
   const avals = operands.map(avalOf);
   const labels = operands.map((_, i) => `operand ${i}`);
-  const graphs = branches.map((fn) => traceNodes("switchCase", avals, device, labels, fn));
+  const graphs = branches.map((fn) => traceNodes(op, avals, device, labels, fn));
   const want = graphs[0].outputs.map(avalOf);
   graphs.forEach((g, b) =>
     checkAvals(
-      "switchCase",
-      `branch ${b} output`,
+      op,
+      `${names[b]} output`,
       g.outputs.map(avalOf),
       want,
-      want.map((_, i) => `${i} (branch 0 gives ${want[i].dtype}${fmt(want[i].shape)})`),
+      want.map((_, i) => `${i} (${names[0]} gives ${want[i].dtype}${fmt(want[i].shape)})`),
     )
   );
-  const { graphs: closed, consts } = closeAll(graphs, "switchCase");
+  const { graphs: closed, consts } = closeAll(graphs, op);
   const i32 = index.dtype === "int32" ? index : B.cast(index, "int32");
   return makeCall("switch", [i32, ...operands, ...consts], new SwitchArg(want, device, closed));
 }
@@ -165,6 +167,7 @@ function branchTrees(
   index: Node,
   branches: readonly ((...operands: never[]) => unknown)[],
   operands: readonly unknown[],
+  names: readonly string[] = branches.map((_, b) => `branch ${b}`),
 ): unknown {
   const [opNodes, opDef] = tensorLeaves(op, "operand", operands);
   let outDef: TreeDef | undefined;
@@ -174,12 +177,12 @@ function branchTrees(
       const args = unflatten(opDef, ins.map((n) => new Tensor(n))) as unknown[];
       const [ns, d] = tensorLeaves(
         op,
-        `branch ${b} output`,
+        `${names[b]} output`,
         (f as (...a: unknown[]) => unknown)(...args),
       );
       if (outDef && formatDef(d) !== formatDef(outDef)) {
         throw new TypeError(
-          `${op}: branch ${b} returns structure ${formatDef(d)}, branch 0 returns ${
+          `${op}: ${names[b]} returns structure ${formatDef(d)}, ${names[0]} returns ${
             formatDef(outDef)
           }`,
         );
@@ -188,6 +191,9 @@ function branchTrees(
       return ns;
     }),
     opNodes,
+    undefined,
+    op,
+    names,
   );
   return unflatten(outDef!, outs.map((n) => new Tensor(n)));
 }
@@ -240,5 +246,5 @@ export function cond<T>(
     return ((pred ? trueFn : falseFn) as (...a: unknown[]) => T)(...operands);
   }
   const p = scalarIndex("cond", "pred", pred);
-  return branchTrees("cond", p, [falseFn, trueFn], operands) as T;
+  return branchTrees("cond", p, [falseFn, trueFn], operands, ["falseFn", "trueFn"]) as T;
 }
