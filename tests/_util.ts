@@ -1,4 +1,5 @@
 /** Shared test helpers: tolerant comparison, devices to run on, per-dtype tolerances. */
+import assert from "node:assert";
 import * as k from "../mod.ts";
 import type { DType } from "../mod.ts";
 
@@ -140,4 +141,32 @@ export function ravel(idx: readonly number[], shape: readonly number[]): number 
 /** `0, 1, …, n-1` as plain numbers (distinct, exactly representable values for tests). */
 export function iotaArray(n: number, scale = 1, offset = 0): number[] {
   return Array.from({ length: n }, (_, i) => i * scale + offset);
+}
+
+function checkMessage(err: unknown, parts: readonly string[]): string {
+  assert.ok(err instanceof Error, `expected an Error mentioning ${JSON.stringify(parts)}`);
+  for (const p of parts) {
+    assert.ok(err.message.includes(p), `${JSON.stringify(err.message)} lacks ${JSON.stringify(p)}`);
+  }
+  return err.message;
+}
+
+/** Asserts `fn` throws an Error whose message contains every part; returns the message. */
+export function throwsWith(fn: () => unknown, parts: readonly string[]): string {
+  try {
+    fn();
+  } catch (e) {
+    return checkMessage(e, parts);
+  }
+  return checkMessage(undefined, parts);
+}
+
+/** `throwsWith` for a function that may throw or reject. */
+export async function rejectsWith(fn: () => unknown, parts: readonly string[]): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    return checkMessage(e, parts);
+  }
+  return checkMessage(undefined, parts);
 }

@@ -4,7 +4,7 @@
 // Also their behaviour under jit and vmap, and their error messages.
 import assert from "node:assert/strict";
 import * as k from "../mod.ts";
-import { allClose, assertShape, DEVICES, hasFloat64, type Tol } from "./_util.ts";
+import { allClose, assertShape, DEVICES, hasFloat64, throwsWith, type Tol } from "./_util.ts";
 
 // ------------------------------------------------------------------------ helpers ----
 
@@ -28,21 +28,6 @@ const read = async (t: unknown) => Array.from(await (t as k.Tensor).data(), Numb
 const F32: Tol = { rtol: 1e-5, atol: 1e-6 };
 const LOOSE: Tol = { rtol: 1e-4, atol: 1e-5 };
 const EXACT: Tol = { rtol: 0, atol: 0 };
-
-/** Runs `fn`, expecting an Error whose message contains every part; returns the message. */
-function throwsWith(fn: () => unknown, parts: readonly string[]): string {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected an Error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) {
-    assert.ok(err.message.includes(p), `${JSON.stringify(err.message)} lacks ${JSON.stringify(p)}`);
-  }
-  return err.message;
-}
 
 /** `v @ M` for a row vector `v` [n] and a row-major `M` [n, m]. */
 function vecMat(v: readonly number[], M: readonly number[], m: number): number[] {

@@ -9,7 +9,7 @@ import { gunzipSync } from "node:zlib";
 import * as k from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { progressLine } from "../data/fashion_mnist.ts";
-import { allClose, assertShape } from "./_util.ts";
+import { allClose, assertShape, throwsWith } from "./_util.ts";
 
 const SYSTEM_DIR = "/usr/share/datasets/fashion-mnist";
 const hasSystemCopy = (() => {
@@ -69,20 +69,6 @@ async function rejectsWith(p: Promise<unknown>, parts: string[]): Promise<string
     );
   }
   return err.message;
-}
-
-/** Asserts `fn` throws an Error mentioning every part. */
-function throwsWith(fn: () => unknown, parts: string[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof Error);
-    for (const part of parts) {
-      assert.ok(
-        e.message.includes(part),
-        `error message ${JSON.stringify(e.message)} does not mention ${JSON.stringify(part)}`,
-      );
-    }
-    return true;
-  });
 }
 
 /** Runs `fn` with a fresh temporary folder, removed afterwards. */

@@ -4,24 +4,7 @@
  */
 import assert from "node:assert";
 import * as k from "../mod.ts";
-import { DEVICES, hasFloat64 } from "./_util.ts";
-
-/** Asserts `fn` throws and that the message contains every one of `parts` (literal text). */
-function throwsWith(fn: () => unknown, parts: string[]) {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected a thrown Error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) {
-    assert.ok(
-      err.message.includes(p),
-      `error message ${JSON.stringify(err.message)} does not mention ${JSON.stringify(p)}`,
-    );
-  }
-}
+import { DEVICES, hasFloat64, throwsWith } from "./_util.ts";
 
 for (const device of DEVICES) {
   const z = (shape: number[]) => k.zeros(shape, { device });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as k from "../mod.ts";
-import { allClose, assertShape, DEVICES, hasFloat64, numel } from "./_util.ts";
+import { allClose, assertShape, DEVICES, hasFloat64, numel, throwsWith } from "./_util.ts";
 
 // ------------------------------------------------------------------------ helpers ----
 
@@ -33,19 +33,6 @@ const dotJs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 };
-/** Asserts that `fn` throws an Error whose message contains every part. */
-function throwsWith(fn: () => unknown, parts: string[]) {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected an Error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) {
-    assert.ok(err.message.includes(p), `${JSON.stringify(err.message)} lacks ${JSON.stringify(p)}`);
-  }
-}
 
 /** Solves `A x = b` (A n×n, row-major) by Gaussian elimination with partial pivoting. */
 function solve(A: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import * as k from "../mod.ts";
 import type { DType, Tensor } from "../mod.ts";
-import { allClose, DEVICES, EXACT, hasFloat64, TOL, type Tol } from "./_util.ts";
+import { allClose, DEVICES, EXACT, hasFloat64, throwsWith, TOL, type Tol } from "./_util.ts";
 
 type Nested = number | Nested[];
 interface Case {
@@ -42,20 +42,6 @@ const fromNested = (v: Nested, dtype: DType, device: string): Tensor =>
   });
 const read = async (t: unknown): Promise<number[]> => Array.from(await (t as Tensor).data());
 const T = (t: unknown) => t as Tensor;
-
-/** Asserts that `fn` throws an Error whose message contains every part. */
-function throwsWith(fn: () => unknown, parts: string[]) {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected an Error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) {
-    assert.ok(err.message.includes(p), `${JSON.stringify(err.message)} lacks ${JSON.stringify(p)}`);
-  }
-}
 
 // deno-lint-ignore no-explicit-any
 const OPTIMIZERS: Record<Case["optimizer"], (lr: k.optim.LearningRate, o: any) => any> = {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as k from "../mod.ts";
-import { allClose, assertShape, DEVICES, hasFloat64, type Tol } from "./_util.ts";
+import { allClose, assertShape, DEVICES, hasFloat64, throwsWith, type Tol } from "./_util.ts";
 
 // ------------------------------------------------------------------------ helpers ----
 
@@ -34,21 +34,6 @@ const read = async (t: unknown) => Array.from(await (t as k.Tensor).data(), Numb
 const F32: Tol = { rtol: 1e-5, atol: 1e-6 };
 /** float32 results of a few ops computed two ways (fusion, accumulation order). */
 const LOOSE: Tol = { rtol: 1e-4, atol: 1e-5 };
-
-/** Runs `fn`, expecting an Error whose message contains every part; returns the message. */
-function throwsWith(fn: () => unknown, parts: readonly string[]): string {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected an Error mentioning ${JSON.stringify(parts)}`);
-  for (const p of parts) {
-    assert.ok(err.message.includes(p), `${JSON.stringify(err.message)} lacks ${JSON.stringify(p)}`);
-  }
-  return err.message;
-}
 
 /** `|a - e| <= rtol * (1 + max |e|)`: for long random chains whose values may cancel. */
 function closeScaled(a: readonly number[], e: readonly number[], rtol: number, msg: string) {
