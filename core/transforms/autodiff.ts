@@ -13,7 +13,7 @@ import { isFloat } from "../dtype.ts";
 import { makeNode } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import type { CallArg, ProjArg } from "../ir/call.ts";
-import { withTracing } from "./trace.ts";
+import { between, withTracing } from "./trace.ts";
 import { prim } from "../ir/primitive.ts";
 import * as B from "../ir/build.ts";
 import { fmt } from "../shape.ts";
@@ -30,33 +30,8 @@ interface Entry {
 
 /** Equations on paths from `ins` to `outs`, in topological order. */
 export function tape(outs: readonly Node[], ins: ReadonlySet<Node>): Entry[] {
-  const depends = new Map<Node, boolean>();
-  const order: Entry[] = [];
-  // Iterative post-order DFS (graphs can be deep: thousands of chained ops).
-  const stack: [Node, number][] = outs.map((o) => [o, 0]);
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const [n, i] = top;
-    if (depends.has(n)) {
-      stack.pop();
-      continue;
-    }
-    if (ins.has(n)) {
-      depends.set(n, true);
-      stack.pop();
-      continue;
-    }
-    if (i < n.src.length) {
-      top[1]++;
-      if (!depends.has(n.src[i])) stack.push([n.src[i], 0]);
-      continue;
-    }
-    stack.pop();
-    const d = n.src.some((s) => depends.get(s));
-    depends.set(n, d);
-    if (d) order.push({ node: n, op: n.op, src: [...n.src], arg: n.arg });
-  }
-  return order;
+  // Snapshot sources: realizing a node later drops them, which must not cut the tape.
+  return between(outs, ins).map((n) => ({ node: n, op: n.op, src: [...n.src], arg: n.arg }));
 }
 
 function accumulate(map: Map<Node, Node>, n: Node, g: Node): void {
