@@ -13,7 +13,7 @@ import fc from "fast-check";
 import * as k from "../mod.ts";
 import type { CheckGradsOptions } from "../core/transforms/check.ts";
 import { allPrims } from "../core/ir/primitive.ts";
-import { allClose, DEVICES, F32_TOL, hasFloat64, numel } from "./_util.ts";
+import { allClose, DEVICES, F32_TOL, hasFloat64, numel, rng } from "./_util.ts";
 
 // ------------------------------------------------------------------------ helpers ----
 
@@ -23,18 +23,6 @@ interface Built {
   f: Fn;
   args: k.Tensor[];
   opts?: CheckGradsOptions;
-}
-
-/** mulberry32: a seeded uniform [0, 1) stream (independent of Kiln's PRNG). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Kind =

@@ -5,21 +5,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as k from "../mod.ts";
-import { allClose, assertShape, DEVICES, hasFloat64, numel, throwsWith } from "./_util.ts";
+import { allClose, assertShape, DEVICES, hasFloat64, numel, rng, throwsWith } from "./_util.ts";
 
 // ------------------------------------------------------------------------ helpers ----
 
-/** mulberry32: seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function uniform(n: number, seed: number, lo = -1, hi = 1): Float64Array {
   const r = rng(seed);
   return Float64Array.from({ length: n }, () => lo + (hi - lo) * r());

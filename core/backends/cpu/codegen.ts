@@ -5,7 +5,8 @@
  * @module
  */
 import type { DType } from "../../dtype.ts";
-import { type Instr, type KernelIR, liveSet, type Loop, type Scope } from "../../ir/kernel.ts";
+import type { Instr, KernelIR, Loop } from "../../ir/kernel.ts";
+import { LoopEmitter } from "../emitter.ts";
 import { prim } from "../../ir/primitive.ts";
 
 /** A literal for a constant of dtype `d`. */
@@ -51,60 +52,15 @@ export function expr(i: Instr, name: (i: Instr) => string): string {
 }
 
 /** Shared rendering state for one kernel. */
-export class JsEmitter {
-  readonly lines: string[] = [];
-  readonly live: Set<Instr | Loop>;
-  /** Names substituted for instructions (e.g. a contraction's accumulator). */
-  readonly alias = new Map<Instr, string>();
-
-  constructor(readonly ir: KernelIR) {
-    this.live = liveSet(ir);
+export class JsEmitter extends LoopEmitter {
+  protected literal(v: number, d: DType): string {
+    return literal(v, d);
   }
-
-  name = (i: Instr): string => {
-    const a = this.alias.get(i);
-    if (a) return a;
-    return i.op === "const" ? literal(i.arg as number, i.dtype) : `v${i.id}`;
-  };
-
-  emitInstr(i: Instr, pad: string): void {
-    if (!this.live.has(i) || i.op === "const" || i.op === "var" || i.op === "reduce") return;
-    if (this.alias.has(i)) return;
-    this.lines.push(`${pad}const v${i.id} = ${roundF32(i, expr(i, this.name))};`);
+  protected define(i: Instr): string {
+    return `const v${i.id} = ${roundF32(i, expr(i, this.name))};`;
   }
-
-  /** Emits the items of `s`, calling `onLoop` for nested loops. */
-  emitScope(s: Scope, pad: string, onLoop: (l: Loop, pad: string) => void): void {
-    for (const it of s.items) {
-      if ("kind" in it) {
-        if (it === this.ir.out || this.live.has(it)) onLoop(it, pad);
-      } else this.emitInstr(it, pad);
-    }
-  }
-
-  /**
-   * Emits a loop nest: per axis a `for` (size-1 axes have none) followed by the work hoisted
-   * to that axis; `inner` runs in the innermost body.
-   */
-  emitLoop(
-    l: Loop,
-    pad: string,
-    onLoop: (l: Loop, pad: string) => void,
-    inner: (pad: string) => void,
-  ): void {
-    let p = pad;
-    const opened: string[] = [];
-    l.scopes.forEach((s, k) => {
-      const v = l.vars[k];
-      if (v && v.op === "var") {
-        this.lines.push(`${p}for (let v${v.id} = 0; v${v.id} < ${l.sizes[k]}; v${v.id}++) {`);
-        opened.push(p);
-        p += "  ";
-      }
-      this.emitScope(s, p, onLoop);
-    });
-    inner(p);
-    for (const q of opened.reverse()) this.lines.push(`${q}}`);
+  protected forHeader(v: string, size: number): string {
+    return `for (let ${v} = 0; ${v} < ${size}; ${v}++)`;
   }
 
   /** A reduction loop with a scalar accumulator. */

@@ -8,7 +8,8 @@
  * @module
  */
 import type { DType } from "../../dtype.ts";
-import { type Instr, type KernelIR, liveSet, type Loop, type Scope } from "../../ir/kernel.ts";
+import type { Instr, KernelIR, Loop } from "../../ir/kernel.ts";
+import { LoopEmitter } from "../emitter.ts";
 import { prim } from "../../ir/primitive.ts";
 import { prelude } from "./prelude.ts";
 
@@ -57,65 +58,27 @@ export function checkDtypes(ir: KernelIR, live: Set<Instr | Loop>): void {
 }
 
 /** Renders instructions of one kernel as WGSL statements. */
-export class WgslEmitter {
-  readonly lines: string[] = [];
-  readonly live: Set<Instr | Loop>;
-  /** Names substituted for instructions (e.g. a contraction's accumulator). */
-  readonly alias = new Map<Instr, string>();
-
-  constructor(readonly ir: KernelIR) {
-    this.live = liveSet(ir);
+export class WgslEmitter extends LoopEmitter {
+  constructor(ir: KernelIR) {
+    super(ir);
     checkDtypes(ir, this.live);
   }
 
-  name = (i: Instr): string => {
-    const a = this.alias.get(i);
-    if (a) return a;
-    return i.op === "const" ? wgslLiteral(i.arg as number, i.dtype) : `v${i.id}`;
-  };
+  protected literal(v: number, d: DType): string {
+    return wgslLiteral(v, d);
+  }
+  protected define(i: Instr): string {
+    return `let v${i.id} = ${this.expr(i)};`;
+  }
+  protected forHeader(v: string, size: number): string {
+    return `for (var ${v}: i32 = 0; ${v} < ${size}; ${v}++)`;
+  }
 
   expr(i: Instr): string {
     if (i.op === "load") return `src${i.arg}[${this.name(i.args[0])}]`;
     const r = prim(i.op).wgsl;
     if (!r) throw new Error(`webgpu: primitive ${i.op} has no WGSL rendering`);
     return r(i.args.map(this.name), i.dtype, i.args[0]?.dtype ?? i.dtype, i.arg);
-  }
-
-  emitInstr(i: Instr, pad: string): void {
-    if (!this.live.has(i) || i.op === "const" || i.op === "var" || i.op === "reduce") return;
-    if (this.alias.has(i)) return;
-    this.lines.push(`${pad}let v${i.id} = ${this.expr(i)};`);
-  }
-
-  /** Emits the items of `s`, calling `onLoop` for live nested loops. */
-  emitScope(s: Scope, pad: string, onLoop: (l: Loop, pad: string) => void): void {
-    for (const it of s.items) {
-      if ("kind" in it) {
-        if (it === this.ir.out || this.live.has(it)) onLoop(it, pad);
-      } else this.emitInstr(it, pad);
-    }
-  }
-
-  /** A serial loop nest: per axis a `for` followed by the work hoisted to that axis. */
-  emitLoop(
-    l: Loop,
-    pad: string,
-    onLoop: (l: Loop, pad: string) => void,
-    inner: (p: string) => void,
-  ) {
-    let p = pad;
-    const opened: string[] = [];
-    l.scopes.forEach((s, k) => {
-      const v = l.vars[k];
-      if (v && v.op === "var") {
-        this.lines.push(`${p}for (var v${v.id}: i32 = 0; v${v.id} < ${l.sizes[k]}; v${v.id}++) {`);
-        opened.push(p);
-        p += "  ";
-      }
-      this.emitScope(s, p, onLoop);
-    });
-    inner(p);
-    for (const q of opened.reverse()) this.lines.push(`${q}}`);
   }
 
   /** Declares a reduction's accumulator at its identity. */
