@@ -9,57 +9,21 @@
  * epilogue (bias, activation, …) emitted once as a local function applied per element.
  * @module
  */
-import { type Instr, type KernelIR, linearForm, type Loop } from "../../ir/kernel.ts";
+import type { Instr, KernelIR } from "../../ir/kernel.ts";
+import { type Access, findContraction } from "../contraction.ts";
 import { contiguousStrides } from "../../shape.ts";
 import { JsEmitter, type KernelSource } from "./codegen.ts";
-
-interface Access {
-  load: Instr;
-  c: number;
-  coef: Map<Instr, number>;
-}
-
-function access(load: Instr, allowed: Set<Instr>): Access | undefined {
-  if (load.op !== "load") return undefined;
-  const lin = linearForm(load.args[0]);
-  if (!lin) return undefined;
-  for (const t of lin.terms.keys()) if (!allowed.has(t)) return undefined;
-  return { load, c: lin.c, coef: lin.terms };
-}
 
 /** Renders a blocked contraction kernel, or undefined when `ir` is not one. */
 export function renderContraction(ir: KernelIR): KernelSource | undefined {
   const e = new JsEmitter(ir);
-  const outItems = ir.out.scopes.flatMap((s) => s.items);
-  const loops = outItems.filter((it): it is Loop => "kind" in it && e.live.has(it));
-  // The epilogue is compiled once, apart from the launch: it may not need per-launch values
-  // hoisted to the root (constants are inlined, so only computed values would).
-  const rootWork = ir.root.items.some((it) =>
-    it !== ir.out && e.live.has(it) && ("kind" in it || it.op !== "const")
-  );
-  if (loops.length !== 1 || rootWork) return undefined;
-  const L = loops[0];
-  if (L.reduceOp !== "sum" || L.vars.length !== 1 || L.vars[0].op !== "var") return undefined;
-  if (L.body.items.some((it) => "kind" in it)) return undefined;
-  const v = L.value!;
-  if (v.op !== "mul" || v.dtype === "int32") return undefined;
-  const r = L.vars[0];
-  const outVars = ir.out.vars.filter((x) => x.op === "var");
-  const allowed = new Set([...outVars, r]);
-  let X = access(v.args[0], allowed), Y = access(v.args[1], allowed);
-  if (!X || !Y) return undefined;
+  // The epilogue is compiled once, apart from the launch, so the root may hold no computed
+  // values (constants are inlined): findContraction refuses kernels with root work.
+  const c = findContraction(ir, e.live, (d) => d !== "int32");
+  if (!c) return undefined;
+  const { L, X, Y, i, j, r, batch, M, N, K } = c;
   const cf = (a: Access, x: Instr | undefined) => (x ? a.coef.get(x) ?? 0 : 0);
-  // j: the innermost output axis that only Y walks; i: an output axis that only X walks.
-  let j = [...outVars].reverse().find((x) => cf(X!, x) === 0 && cf(Y!, x) !== 0);
-  if (!j) {
-    [X, Y] = [Y, X];
-    j = [...outVars].reverse().find((x) => cf(X!, x) === 0 && cf(Y!, x) !== 0);
-  }
-  if (!j) return undefined;
-  const i = [...outVars].reverse().find((x) => x !== j && cf(Y!, x) === 0 && cf(X!, x) !== 0);
-  const batch = outVars.filter((x) => x !== i && x !== j);
   const size = (x: Instr) => ir.out.sizes[ir.out.vars.indexOf(x)];
-  const M = i ? size(i) : 1, N = size(j), K = L.sizes[0];
   const name = (x: Instr) => `v${x.id}`;
   const lin = (a: Access, extra: string) => {
     const parts = [String(a.c), ...batch.map((b) => `${cf(a, b)}*${name(b)}`), extra];

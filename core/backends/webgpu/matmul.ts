@@ -11,68 +11,10 @@
  * adapters the staging is skipped (see `renderContraction`).
  * @module
  */
-import { type Instr, type KernelIR, linearForm, type Loop } from "../../ir/kernel.ts";
+import type { Instr, KernelIR } from "../../ir/kernel.ts";
+import { type Access, findContraction } from "../contraction.ts";
 import { contiguousStrides } from "../../shape.ts";
 import { assemble, WgslEmitter, type WgslKernel } from "./wgsl.ts";
-
-interface Access {
-  load: Instr;
-  c: number;
-  coef: Map<Instr, number>;
-}
-
-function access(load: Instr, allowed: Set<Instr>): Access | undefined {
-  if (load.op !== "load") return undefined;
-  const lin = linearForm(load.args[0]);
-  if (!lin) return undefined;
-  for (const t of lin.terms.keys()) if (!allowed.has(t)) return undefined;
-  return { load, c: lin.c, coef: lin.terms };
-}
-
-/** A recognized contraction `out[b, i, j] = epi(Σ_r X[b, i, r] · Y[b, r, j])`. */
-export interface Contraction {
-  readonly L: Loop;
-  readonly X: Access;
-  readonly Y: Access;
-  readonly i: Instr | undefined;
-  readonly j: Instr;
-  readonly r: Instr;
-  readonly batch: readonly Instr[];
-  readonly M: number;
-  readonly N: number;
-  readonly K: number;
-}
-
-/** The contraction `ir` computes, or undefined when it is not one. */
-export function findContraction(ir: KernelIR, live: Set<unknown>): Contraction | undefined {
-  const outItems = ir.out.scopes.flatMap((s) => s.items);
-  const loops = outItems.filter((it): it is Loop => "kind" in it && live.has(it));
-  const rootWork = ir.root.items.some((it) =>
-    it !== ir.out && live.has(it) && ("kind" in it || it.op !== "const")
-  );
-  if (loops.length !== 1 || rootWork) return undefined;
-  const L = loops[0];
-  if (L.reduceOp !== "sum" || L.vars.length !== 1 || L.vars[0].op !== "var") return undefined;
-  if (L.body.items.some((it) => "kind" in it)) return undefined;
-  const v = L.value!;
-  if (v.op !== "mul" || v.dtype !== "float32") return undefined;
-  const r = L.vars[0];
-  const outVars = ir.out.vars.filter((x) => x.op === "var");
-  const allowed = new Set([...outVars, r]);
-  let X = access(v.args[0], allowed), Y = access(v.args[1], allowed);
-  if (!X || !Y) return undefined;
-  const cf = (a: Access, x: Instr) => a.coef.get(x) ?? 0;
-  let j = [...outVars].reverse().find((x) => cf(X!, x) === 0 && cf(Y!, x) !== 0);
-  if (!j) {
-    [X, Y] = [Y, X];
-    j = [...outVars].reverse().find((x) => cf(X!, x) === 0 && cf(Y!, x) !== 0);
-  }
-  if (!j) return undefined;
-  const i = [...outVars].reverse().find((x) => x !== j && cf(Y!, x) === 0 && cf(X!, x) !== 0);
-  const batch = outVars.filter((x) => x !== i && x !== j);
-  const size = (x: Instr) => ir.out.sizes[ir.out.vars.indexOf(x)];
-  return { L, X, Y, i, j, r, batch, M: i ? size(i) : 1, N: size(j), K: L.sizes[0] };
-}
 
 const TILE = 32, BK = 16, T = 4, THREADS = (TILE / T) * (TILE / T);
 
@@ -84,7 +26,7 @@ const TILE = 32, BK = 16, T = 4, THREADS = (TILE / T) * (TILE / T);
  */
 export function renderContraction(ir: KernelIR, staged = true): WgslKernel | undefined {
   const e = new WgslEmitter(ir);
-  const c = findContraction(ir, e.live);
+  const c = findContraction(ir, e.live, (d) => d === "float32");
   if (!c) return undefined;
   const { L, X, Y, i, j, r, batch, M, N, K } = c;
   // Small outputs (matrix-vector, dot products) are better served by the reduction kernels.
