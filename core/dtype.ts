@@ -2,31 +2,58 @@
  * Element types and the promotion lattice.
  *
  * Promotion follows numpy/JAX with JavaScript numbers treated as *weak* scalars (as JAX treats
- * Python scalars): `bool < int32 < float32 < float64`; a JS number adopts the tensor's dtype,
+ * Python scalars): `bool < int32 < float16 < float32 < float64` (so `int32 + float16` is
+ * `float16`, as in JAX and PyTorch); a JS number adopts the tensor's dtype,
  * except that an integer number meeting a bool tensor gives `int32` and a non-integer number
  * meeting an int or bool tensor gives `float32`. A JS boolean adopts the tensor's dtype.
  * @module
  */
 
-/** The element types Kiln supports. `float64` runs on the CPU backend only. */
-export type DType = "float32" | "float64" | "int32" | "bool";
+/**
+ * The element types Kiln supports. `float64` runs on the CPU backend only; `float16` is a
+ * storage type (IEEE binary16) whose arithmetic is computed in wider precision and rounded to
+ * float16 after every op, on WebGPU where the adapter offers `shader-f16`.
+ */
+export type DType = "float16" | "float32" | "float64" | "int32" | "bool";
 
 /** Every dtype, in promotion order. */
-export const DTYPES: readonly DType[] = ["bool", "int32", "float32", "float64"];
+export const DTYPES: readonly DType[] = ["bool", "int32", "float16", "float32", "float64"];
 
-const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3, float64: 4 };
 
 /** A typed array that can back a tensor. */
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TypedArray = Float16Array | Float32Array | Float64Array | Int32Array | Uint8Array;
 
 /** Whether `d` is a floating-point dtype. */
 export function isFloat(d: DType): boolean {
-  return d === "float32" || d === "float64";
+  return d === "float32" || d === "float64" || d === "float16";
 }
 
 /** Bytes per element. */
 export function itemsize(d: DType): number {
-  return d === "float64" ? 8 : d === "bool" ? 1 : 4;
+  return d === "float64" ? 8 : d === "bool" ? 1 : d === "float16" ? 2 : 4;
+}
+
+/** `v` rounded to the nearest value of dtype `d` (float rounding; int32 wraps). */
+export function roundTo(d: DType, v: number): number {
+  switch (d) {
+    case "float32":
+      return Math.fround(v);
+    case "float16":
+      return Math.f16round(v);
+    case "int32":
+      return v | 0;
+    default:
+      return v;
+  }
+}
+
+/**
+ * JavaScript source rounding expression `e` to float dtype `d` (`Math.fround` for float32,
+ * `Math.f16round` for float16), or `e` itself where JS numbers are already exact.
+ */
+export function roundSource(d: DType, e: string): string {
+  return d === "float32" ? `Math.fround(${e})` : d === "float16" ? `Math.f16round(${e})` : e;
 }
 
 /** The smallest dtype both `a` and `b` convert to without loss of kind. */
@@ -50,6 +77,8 @@ export function defaultDtype(value: number | boolean): DType {
 /** Allocates a zeroed typed array of `n` elements for dtype `d`. */
 export function allocArray(d: DType, n: number): TypedArray {
   switch (d) {
+    case "float16":
+      return new Float16Array(n);
     case "float32":
       return new Float32Array(n);
     case "float64":
@@ -64,6 +93,7 @@ export function allocArray(d: DType, n: number): TypedArray {
 /** The dtype matching a typed array. */
 export function dtypeOfArray(a: ArrayBufferView): DType | undefined {
   if (a instanceof Float32Array) return "float32";
+  if (a instanceof Float16Array) return "float16";
   if (a instanceof Float64Array) return "float64";
   if (a instanceof Int32Array) return "int32";
   if (a instanceof Uint8Array) return "bool";

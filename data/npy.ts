@@ -32,6 +32,7 @@ function narrow(src: ArrayLike<number | bigint>, name: string, what: string): In
 /** Supported descriptors by kind and byte size (`f4`, `i8`, …). */
 const DECODERS: Record<string, { dtype: k.DType; decode: Decoder }> = {
   f4: { dtype: "float32", decode: (b, n) => new Float32Array(b, 0, n) },
+  f2: { dtype: "float16", decode: (b, n) => new Float16Array(b, 0, n) },
   f8: { dtype: "float64", decode: (b, n) => new Float64Array(b, 0, n) },
   i4: { dtype: "int32", decode: (b, n) => new Int32Array(b, 0, n) },
   i2: { dtype: "int32", decode: (b, n) => new Int32Array(new Int16Array(b, 0, n)) },
@@ -48,6 +49,7 @@ const DECODERS: Record<string, { dtype: k.DType; decode: Decoder }> = {
 
 /** The `descr` Kiln writes for each dtype. */
 const DESCR_OF: Record<k.DType, string> = {
+  float16: "<f2",
   float32: "<f4",
   float64: "<f8",
   int32: "<i4",
@@ -105,7 +107,7 @@ function decodeNpy(bytes: Uint8Array, name: string): k.Tensor {
   if (!m || !entry || (m[1] === ">" && size > 1)) {
     throw new Error(
       `${name}: unsupported .npy dtype ${JSON.stringify(descr)} (supported: little-endian ` +
-        `<f4 <f8 <i4 <i8 <i2 <u2 <u4, and |b1 |u1 |i1)`,
+        `<f2 <f4 <f8 <i4 <i8 <i2 <u2 <u4, and |b1 |u1 |i1)`,
     );
   }
   const count = shape.reduce((a, d) => a * d, 1);

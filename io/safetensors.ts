@@ -6,6 +6,7 @@
  */
 import * as k from "../core/mod.ts";
 import type { DType, Tensor, TypedArray } from "../core/mod.ts";
+import { allocArray, itemsize } from "../core/dtype.ts";
 
 /** A pytree of tensors (nested plain objects and arrays; `null`/`undefined` are empty). */
 export type PyTree = k.tree.PyTree;
@@ -43,6 +44,7 @@ interface Entry {
 const WRITE_NAME: Record<DType, string> = {
   float64: "F64",
   float32: "F32",
+  float16: "F16",
   int32: "I32",
   bool: "BOOL",
 };
@@ -51,7 +53,7 @@ const WRITE_NAME: Record<DType, string> = {
 const READ: Record<string, { size: number; dtype: DType }> = {
   F64: { size: 8, dtype: "float64" },
   F32: { size: 4, dtype: "float32" },
-  F16: { size: 2, dtype: "float32" },
+  F16: { size: 2, dtype: "float16" },
   BF16: { size: 2, dtype: "float32" },
   I64: { size: 8, dtype: "int32" },
   I32: { size: 4, dtype: "int32" },
@@ -62,8 +64,6 @@ const READ: Record<string, { size: number; dtype: DType }> = {
   U8: { size: 1, dtype: "int32" },
   BOOL: { size: 1, dtype: "bool" },
 };
-
-const ITEMSIZE: Record<DType, number> = { float64: 8, float32: 4, int32: 4, bool: 1 };
 
 /** The `__metadata__` key holding the tree's structure. */
 export const TREE_KEY = "kiln.tree";
@@ -125,11 +125,12 @@ function leBytes(data: TypedArray, dtype: DType): Uint8Array {
   if (LITTLE_ENDIAN || dtype === "bool") {
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
-  const out = new Uint8Array(data.length * ITEMSIZE[dtype]);
+  const out = new Uint8Array(data.length * itemsize(dtype));
   const v = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) {
     if (dtype === "float64") v.setFloat64(i * 8, data[i], true);
     else if (dtype === "float32") v.setFloat32(i * 4, data[i], true);
+    else if (dtype === "float16") v.setFloat16(i * 2, data[i], true);
     else v.setInt32(i * 4, data[i], true);
   }
   return out;
@@ -159,7 +160,7 @@ export async function serialize(tree: PyTree, opts: SaveOptions = {}): Promise<U
   }
   meta[TREE_KEY] = JSON.stringify(skel);
   named.sort(([na, a], [nb, b]) =>
-    ITEMSIZE[b.dtype] - ITEMSIZE[a.dtype] || (na < nb ? -1 : na > nb ? 1 : 0)
+    itemsize(b.dtype) - itemsize(a.dtype) || (na < nb ? -1 : na > nb ? 1 : 0)
   );
   if (named.length) await k.realize(...named.map(([, t]) => t));
   const chunks: Uint8Array[] = [];
@@ -312,6 +313,7 @@ function decode(where: string, name: string, e: Entry, data: Uint8Array): TypedA
   if (LITTLE_ENDIAN) {
     if (e.dtype === "F64") return new Float64Array(copy());
     if (e.dtype === "F32") return new Float32Array(copy());
+    if (e.dtype === "F16") return new Float16Array(copy());
     if (e.dtype === "I32") return new Int32Array(copy());
   }
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -320,7 +322,7 @@ function decode(where: string, name: string, e: Entry, data: Uint8Array): TypedA
   const get: (i: number) => number = {
     F64: (i: number) => v.getFloat64(i * s, true),
     F32: (i: number) => v.getFloat32(i * s, true),
-    F16: (i: number) => half(v.getUint16(i * s, true)),
+    F16: (i: number) => v.getFloat16(i * s, true),
     BF16: (i: number) => {
       scratch.setUint32(0, v.getUint16(i * s, true) << 16);
       return scratch.getFloat32(0);
@@ -334,11 +336,7 @@ function decode(where: string, name: string, e: Entry, data: Uint8Array): TypedA
     U8: (i: number) => v.getUint8(i * s),
   }[e.dtype]!;
   const dtype = READ[e.dtype].dtype;
-  const out = dtype === "float64"
-    ? new Float64Array(n)
-    : dtype === "float32"
-    ? new Float32Array(n)
-    : new Int32Array(n);
+  const out = allocArray(dtype, n);
   for (let i = 0; i < n; i++) {
     const x = get(i);
     if (dtype === "int32" && (x < -2147483648 || x > 2147483647)) {
@@ -349,14 +347,6 @@ function decode(where: string, name: string, e: Entry, data: Uint8Array): TypedA
     out[i] = x;
   }
   return out;
-}
-
-/** IEEE half-precision bits to a number. */
-function half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, ex = (h >> 10) & 0x1f, m = h & 0x3ff;
-  if (ex === 0) return s * m * 2 ** -24;
-  if (ex === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (ex - 15);
 }
 
 /** Rebuilds a tree from a stored skeleton. */

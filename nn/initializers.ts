@@ -18,7 +18,7 @@ import * as k from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 
 /** Float dtypes parameters can be created in. */
-export type FloatDType = "float32" | "float64";
+export type FloatDType = "float16" | "float32" | "float64";
 
 /** An initializer: `(key, shape, dtype?) → Tensor`. */
 export type Initializer = (key: Tensor, shape: readonly number[], dtype?: FloatDType) => Tensor;
@@ -40,8 +40,10 @@ function checkShape(op: string, shape: unknown): number[] {
 }
 
 function checkDtype(op: string, dtype: unknown): FloatDType {
-  if (dtype !== "float32" && dtype !== "float64") {
-    throw new TypeError(`${op}: dtype must be "float32" or "float64", got ${String(dtype)}`);
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "float16") {
+    throw new TypeError(
+      `${op}: dtype must be "float16", "float32" or "float64", got ${String(dtype)}`,
+    );
   }
   return dtype;
 }
@@ -239,10 +241,7 @@ export function orthogonal(
   const m = Math.max(rows, cols), n = Math.min(rows, cols);
   const a = k.random.normal(key, [m, n], { dtype: "float64" }).dataSync() as Float64Array;
   const q = gramSchmidt(a, m, n);
-  let out = k.tensor(d === "float64" ? q : Float32Array.from(q), {
-    shape: [m, n],
-    device: key.device,
-  });
+  let out = k.tensor(q, { shape: [m, n], dtype: d, device: key.device });
   if (rows < cols) out = k.transpose(out);
   return k.reshape(out, s);
 }

@@ -29,9 +29,20 @@ export const DEVICES: string[] = await (async () => {
   return only.length ? available.filter((d) => only.includes(d)) : available;
 })();
 
+const DEVICE_DTYPES: Map<string, readonly DType[]> = new Map(
+  DEVICES.length === 1 && DEVICES[0] === "cpu"
+    ? [["cpu", ["bool", "int32", "float16", "float32", "float64"]]]
+    : (await k.devices()).map((d) => [d.name, d.dtypes]),
+);
+
 /** Whether `device` supports float64 (WebGPU has no 64-bit floats). */
 export function hasFloat64(device: string): boolean {
   return device === "cpu";
+}
+
+/** Whether `device` computes in float16 (WebGPU needs the adapter's `shader-f16`). */
+export function hasFloat16(device: string): boolean {
+  return DEVICE_DTYPES.get(device)?.includes("float16") ?? false;
 }
 
 /**
@@ -55,6 +66,8 @@ export function tolFor(dtype: DType, device: string): Tol {
 export const TOL: Record<DType, Tol> = {
   float64: { rtol: 1e-10, atol: 1e-12 },
   float32: { rtol: 1e-5, atol: 1e-6 },
+  // Two float16 ulps (2^-10 relative each).
+  float16: { rtol: 2e-3, atol: 1e-5 },
   int32: { rtol: 0, atol: 0 },
   bool: { rtol: 0, atol: 0 },
 };

@@ -24,7 +24,7 @@ const RUNS = { numRuns: 60 };
 const runsOn = (device: string, n = RUNS.numRuns) => ({ numRuns: device === "cpu" ? n : 20 });
 /** The widest float a device has (exact small values fit both). */
 const wide = (device: string): DType => hasFloat64(device) ? "float64" : "float32";
-const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3, float64: 4 };
 
 async function expectTensor(
   t: Tensor,

@@ -5,6 +5,7 @@ import type { DType, Tensor } from "../mod.ts";
 import { allClose, assertShape, DEVICES, hasFloat64, TOL } from "./_util.ts";
 
 const ARRAY_OF: Record<DType, string> = {
+  float16: "Float16Array",
   float32: "Float32Array",
   float64: "Float64Array",
   int32: "Int32Array",

@@ -96,9 +96,9 @@ for (const device of DEVICES) {
       "[2,3]",
       "5",
     ]);
-    throwsWith(() => k.tensor([1], { device, dtype: "float16" as "float32" }), [
+    throwsWith(() => k.tensor([1], { device, dtype: "bfloat16" as "float32" }), [
       "tensor",
-      "float16",
+      "bfloat16",
     ]);
   });
 

@@ -534,7 +534,7 @@ for (const device of DEVICES) {
     assert.deepEqual(Array.from(await read(k.nn.ones(key, [3], FD))), [1, 1, 1]);
     assert.deepEqual(Array.from(await read(k.nn.constant(0.5)(key, [2]))), [0.5, 0.5]);
     await rejectsWith(() => k.nn.glorotUniform(key, [2, 2], "int32" as "float32"), [
-      'dtype must be "float32" or "float64"',
+      'dtype must be "float16", "float32" or "float64"',
     ]);
   });
 

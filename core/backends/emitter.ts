@@ -7,6 +7,26 @@
 import type { DType } from "../dtype.ts";
 import { type Instr, type KernelIR, liveSet, type Loop, type Scope } from "../ir/kernel.ts";
 
+/**
+ * Ops whose float result is exactly representable in the input's precision: backends need not
+ * round their results to float32/float16 (`cast` rounds in its own rendering).
+ */
+export const EXACT_OPS: ReadonlySet<string> = new Set([
+  "where",
+  "neg",
+  "abs",
+  "maximum",
+  "minimum",
+  "relu",
+  "cast",
+  "sign",
+  "floor",
+  "ceil",
+  "round",
+  "stopGradient",
+  "load",
+]);
+
 /** Renders the instructions and loop nests of one kernel as source lines. */
 export abstract class LoopEmitter {
   readonly lines: string[] = [];

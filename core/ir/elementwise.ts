@@ -10,7 +10,7 @@
  * evenly (as JAX); `relu'(0) = 0`; comparisons, rounding and integer ops have none.
  * @module
  */
-import type { DType } from "../dtype.ts";
+import { type DType, isFloat, roundSource } from "../dtype.ts";
 import * as B from "./build.ts";
 import type { Node } from "./node.ts";
 import { type Eqn, type Primitive, register, type Render } from "./primitive.ts";
@@ -101,7 +101,7 @@ const one = (x: Node) => B.konst(1, x);
 // WGSL renderings: float32 is `f32`, int32 and bool are `i32` (bool as 0/1: storage cannot hold
 // `bool`); float64 never reaches WGSL (the backend refuses it first). `k_*` helpers (bit-exact
 // NaN tests, JS-exact integer division, …) come from the WebGPU backend's prelude.
-const wIsF = (d: DType) => d === "float32" || d === "float64";
+const wIsF = isFloat;
 const wIntOr = (int: Render, float: Render): Render => (a, d, i, arg) =>
   wIsF(d) ? float(a, d, i, arg) : int(a, d, i, arg);
 /** JavaScript truthiness (NaN is falsy) as a WGSL `bool`. */
@@ -178,8 +178,6 @@ export const UNARY: Primitive[] = [
   unary("bitNot", { js: ([a]) => `(~${a})`, wgsl: ([a]) => `(~${a})` }),
 ];
 
-const isFloatD = (d: DType) => d === "float32" || d === "float64";
-
 /** `cast`: arg is the target dtype. Differentiable between float dtypes. */
 export const CAST: Primitive = {
   name: "cast",
@@ -189,7 +187,7 @@ export const CAST: Primitive = {
   batch,
   js: ([a], d, from) => {
     if (d === from || d === "float64") return a;
-    if (d === "float32") return `Math.fround(${a})`;
+    if (d === "float32" || d === "float16") return roundSource(d, a);
     if (d === "bool") return `(${a} !== 0 ? 1 : 0)`; // NaN is true, as in numpy
     return from === "bool" ? a : `(Math.trunc(${a})|0)`;
   },
@@ -203,8 +201,8 @@ export const CAST: Primitive = {
   vjp: (
     ct,
     e,
-  ) => [isFloatD(e.src[0].dtype) && isFloatD(e.out.dtype) ? B.cast(ct, e.src[0].dtype) : null],
-  jvp: ([t], e) => (t && isFloatD(e.out.dtype) ? B.cast(t, e.out.dtype) : null),
+  ) => [isFloat(e.src[0].dtype) && isFloat(e.out.dtype) ? B.cast(ct, e.src[0].dtype) : null],
+  jvp: ([t], e) => (t && isFloat(e.out.dtype) ? B.cast(t, e.out.dtype) : null),
 };
 
 /** `stopGradient`: the identity whose derivative is zero in both modes. */

@@ -9,7 +9,7 @@
  * reshapes/permutes collapse to plain strided addressing.
  * @module
  */
-import type { DType } from "../dtype.ts";
+import { type DType, roundTo } from "../dtype.ts";
 import { prim } from "./primitive.ts";
 
 /** One SSA value. `op` is a primitive name or one of `const`, `var`, `load`, `reduce`. */
@@ -305,7 +305,7 @@ function foldConst(
   const src = p.js(args.map(lit), dtype, args[0].dtype, arg);
   if (src.includes("H.")) return undefined;
   const v = Number(new Function(`return ${src};`)());
-  return dtype === "float32" ? Math.fround(v) : dtype === "int32" ? v | 0 : v;
+  return roundTo(dtype, v);
 }
 
 function foldInt(op: string, a: number, b: number): number {

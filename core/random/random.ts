@@ -58,7 +58,7 @@
  * @module
  */
 import { erf as hostErf } from "../scalar.ts";
-import { isFloat } from "../dtype.ts";
+import { isFloat, roundTo as roundToDtype } from "../dtype.ts";
 import { makeLeaf } from "../ir/graph.ts";
 import { broadcastShapes, checkShape, fmt, normAxis, numel, shapeEq } from "../shape.ts";
 import { asTensor, type TensorLike, wrap } from "../tensor/convert.ts";
@@ -102,8 +102,12 @@ import { threefry2x32 } from "./threefry.ts";
 
 export { threefry2x32 } from "./threefry.ts";
 
-/** Float dtypes random floats can be drawn in (`float64` runs on the CPU backend only). */
-export type FloatDType = "float32" | "float64";
+/**
+ * Float dtypes random floats can be drawn in (`float64` runs on the CPU backend only; float16
+ * `uniform` draws 10 mantissa bits as JAX, `normal`/`truncatedNormal` compute in float32 and
+ * round).
+ */
+export type FloatDType = "float16" | "float32" | "float64";
 
 /** Options of `key`. */
 export interface KeyOptions {
@@ -265,13 +269,15 @@ export function bits(key: Tensor, shape: readonly number[] = []): Tensor {
 // Floats
 
 function checkFloat(op: string, d: unknown): FloatDType {
-  if (d === "float32" || d === "float64") return d;
-  throw new TypeError(`random.${op}: dtype must be "float32" or "float64", got ${String(d)}`);
+  if (d === "float32" || d === "float64" || d === "float16") return d;
+  throw new TypeError(
+    `random.${op}: dtype must be "float16", "float32" or "float64", got ${String(d)}`,
+  );
 }
 
 /** Rounds a host number to `dtype`. */
 function roundTo(v: number, dtype: FloatDType): number {
-  return dtype === "float32" ? Math.fround(v) : v;
+  return roundToDtype(dtype, v);
 }
 
 /** The next representable `dtype` value after `v` toward `toward` (numpy `nextafter`). */
@@ -280,8 +286,19 @@ function nextAfter(v: number, toward: number, dtype: FloatDType): number {
   toward = roundTo(toward, dtype);
   if (Number.isNaN(v) || Number.isNaN(toward)) return NaN;
   if (v === toward) return toward;
-  if (v === 0) return (toward > 0 ? 1 : -1) * (dtype === "float32" ? 2 ** -149 : Number.MIN_VALUE);
+  const tiniest = dtype === "float32"
+    ? 2 ** -149
+    : dtype === "float16"
+    ? 2 ** -24
+    : Number.MIN_VALUE;
+  if (v === 0) return (toward > 0 ? 1 : -1) * tiniest;
   const up = (toward > v) === (v > 0);
+  if (dtype === "float16") {
+    const f = new Float16Array([v]);
+    const i = new Int16Array(f.buffer);
+    i[0] += up ? 1 : -1;
+    return f[0];
+  }
   if (dtype === "float32") {
     const f = new Float32Array([v]);
     const i = new Int32Array(f.buffer);
@@ -297,6 +314,10 @@ function nextAfter(v: number, toward: number, dtype: FloatDType): number {
 /** Uniform `[0, 1)` floats: JAX's mantissa trick as exact integer-to-float arithmetic. */
 function unitFloat(k: Tensor, shape: readonly number[], dtype: FloatDType): Tensor {
   const [y0, y1] = hashIndex(k, shape);
+  if (dtype === "float16") {
+    // JAX draws float16 from 10 random bits: (bits >>> 22) · 2^-10, exact in float16.
+    return mul(astype(shiftRightLogical(bitwiseXor(y0, y1), 22), "float16"), 2 ** -10);
+  }
   if (dtype === "float32") {
     // bitcast((bits >>> 9) | bits(1.0f)) - 1 == (bits >>> 9) · 2^-23, exactly.
     return mul(astype(shiftRightLogical(bitwiseXor(y0, y1), 9), "float32"), 2 ** -23);
@@ -456,6 +477,8 @@ export function normal(
   const kk = checkKey("normal", key);
   const s = checkShapeArg("normal", shape);
   const dtype = checkFloat("normal", opts.dtype ?? "float32");
+  // float16 has too few bits for the inverse CDF's tails: compute in float32, round once.
+  if (dtype === "float16") return astype(normal(key, shape, { dtype: "float32" }), "float16");
   const lo = nextAfter(-1, 0, dtype);
   const u = scaleUnit(unitFloat(kk, s, dtype), lo, 1, dtype, s);
   return mul(erfinv(u, dtype), SQRT2);
@@ -476,6 +499,21 @@ export function truncatedNormal(
 ): Tensor {
   const kk = checkKey("truncatedNormal", key);
   const dtype = checkFloat("truncatedNormal", opts.dtype ?? "float32");
+  if (dtype === "float16") {
+    // Computed in float32; rounding may reach a bound, so clip again inside it in float16.
+    const wide = (v: TensorLike) => v instanceof Tensor ? astype(v, "float32") : v;
+    const r = astype(
+      truncatedNormal(key, wide(lower), wide(upper), shape, { dtype: "float32" }),
+      "float16",
+    );
+    const l16 = floatArg("truncatedNormal", lower, dtype, "lower");
+    const u16 = floatArg("truncatedNormal", upper, dtype, "upper");
+    return clip(
+      r,
+      typeof l16 === "number" ? nextAfter(l16, Infinity, dtype) : l16,
+      typeof u16 === "number" ? nextAfter(u16, -Infinity, dtype) : u16,
+    );
+  }
   const lo = floatArg("truncatedNormal", lower, dtype, "lower");
   const hi = floatArg("truncatedNormal", upper, dtype, "upper");
   const bshape = broadcastShapes(
@@ -638,7 +676,8 @@ export function categorical(
   const kk = checkKey("categorical", key);
   let l = asTensor("random.categorical", logits, "logits");
   if (l.ndim === 0) throw new Error("random.categorical: logits must have at least one axis");
-  if (!isFloat(l.dtype)) l = astype(l, "float32");
+  // float16 logits draw their Gumbel noise in float32 (float16's tiniest normal is too coarse).
+  if (!isFloat(l.dtype) || l.dtype === "float16") l = astype(l, "float32");
   const dtype = l.dtype as FloatDType;
   const axis = normAxis("random.categorical", opts.axis ?? -1, l.ndim);
   const batch = l.shape.filter((_, i) => i !== axis);

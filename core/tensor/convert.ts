@@ -1,5 +1,5 @@
 /** Turning user values into graph nodes: scalars, casts, broadcasting. @module */
-import { defaultDtype, type DType, promote, weakScalarDtype } from "../dtype.ts";
+import { defaultDtype, type DType, promote, roundTo, weakScalarDtype } from "../dtype.ts";
 import { makeLeaf, makeNode } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import { broadcastShapes, fmt, shapeEq } from "../shape.ts";
@@ -19,11 +19,11 @@ export function scalarNode(v: number | boolean, dtype: DType, device: string): N
   return makeLeaf("const", castScalar(Number(v), dtype), [], dtype, device);
 }
 
-function castScalar(v: number, d: DType): number {
+/** A JS number converted to dtype `d` as a cast would (truncating to int32, rounding floats). */
+export function castScalar(v: number, d: DType): number {
   if (d === "bool") return v !== 0 ? 1 : 0;
   if (d === "int32") return Math.trunc(v) | 0;
-  if (d === "float32") return Math.fround(v);
-  return v;
+  return roundTo(d, v);
 }
 
 /** Casts a node, folding constants. */

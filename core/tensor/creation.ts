@@ -5,7 +5,7 @@ import { makeLeaf, makeNode } from "../ir/graph.ts";
 import { Node } from "../ir/node.ts";
 import { checkShape, numel } from "../shape.ts";
 import { bindBuffer } from "../schedule/realize.ts";
-import { castNode, wrap } from "./convert.ts";
+import { castNode, castScalar, wrap } from "./convert.ts";
 import { defaultDevice } from "./device.ts";
 import { add, equal, mul } from "./elementwise.ts";
 import type { Tensor } from "./tensor.ts";
@@ -116,15 +116,9 @@ export function full(
     : typeof value === "boolean"
     ? "bool"
     : "float32";
-  const v = Number(value);
-  const cv = d === "bool"
-    ? (v ? 1 : 0)
-    : d === "int32"
-    ? Math.trunc(v) | 0
-    : d === "float32"
-    ? Math.fround(v)
-    : v;
-  return wrap(makeLeaf("const", cv, s, d, opts.device ?? defaultDevice()));
+  return wrap(
+    makeLeaf("const", castScalar(Number(value), d), s, d, opts.device ?? defaultDevice()),
+  );
 }
 
 /** Zeros. @example k.zeros([3, 4]) */

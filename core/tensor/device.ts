@@ -17,6 +17,7 @@ import { getBackend } from "../backends/backend.ts";
 import { requestAdapter, summarize } from "../backends/webgpu/gpu.ts";
 import type { WebGpuBackend } from "../backends/webgpu/webgpu.ts";
 import type { Tensor } from "./tensor.ts";
+import { type DType, DTYPES } from "../dtype.ts";
 import { readData } from "./readback.ts";
 import { fromArray } from "./creation.ts";
 
@@ -70,6 +71,8 @@ export interface DeviceInfo {
   readonly description: string;
   /** False for software GPU adapters (llvmpipe, SwiftShader, …). */
   readonly hardware: boolean;
+  /** The dtypes it computes in (WebGPU: no float64; float16 only with `shader-f16`). */
+  readonly dtypes: readonly DType[];
 }
 
 /**
@@ -82,11 +85,19 @@ export async function devices(): Promise<DeviceInfo[]> {
     kind: "cpu",
     description: "JavaScript kernels on the host CPU",
     hardware: true,
+    dtypes: DTYPES,
   }];
   const adapter = await requestAdapter();
   if (adapter) {
     const s = summarize(adapter);
-    list.push({ name: "webgpu", kind: "gpu", description: s.description, hardware: s.hardware });
+    const dtypes = DTYPES.filter((d) => d !== "float64" && (d !== "float16" || s.f16));
+    list.push({
+      name: "webgpu",
+      kind: "gpu",
+      description: s.description,
+      hardware: s.hardware,
+      dtypes,
+    });
   }
   return list;
 }

@@ -4,14 +4,14 @@
  * of `matmul.ts` instead.
  * @module
  */
-import type { DType } from "../../dtype.ts";
+import { type DType, roundSource, roundTo } from "../../dtype.ts";
 import type { Instr, KernelIR, Loop } from "../../ir/kernel.ts";
-import { LoopEmitter } from "../emitter.ts";
+import { EXACT_OPS, LoopEmitter } from "../emitter.ts";
 import { prim } from "../../ir/primitive.ts";
 
 /** A literal for a constant of dtype `d`. */
 export function literal(v: number, d: DType): string {
-  if (d === "float32") v = Math.fround(v);
+  if (d === "float32" || d === "float16") v = roundTo(d, v);
   // Parenthesized when negative: renders put literals right after `-` (`x - (-5)`).
   if (Object.is(v, -0)) return "(-0)";
   if (v === Infinity) return "Infinity";
@@ -19,30 +19,13 @@ export function literal(v: number, d: DType): string {
   return v < 0 ? `(${v})` : String(v);
 }
 
-/** Ops whose float result is exactly representable in the input's precision. */
-const EXACT = new Set([
-  "where",
-  "neg",
-  "abs",
-  "maximum",
-  "minimum",
-  "relu",
-  "cast",
-  "sign",
-  "floor",
-  "ceil",
-  "round",
-  "stopGradient",
-  "load",
-]);
-
 /**
- * float32 semantics: every inexact float32 result is rounded with `Math.fround`, so a fused
- * kernel computes exactly what op-by-op float32 (and WebGPU) would, and a value compared with
- * its own materialized copy (`x == max(x)`) matches.
+ * float32/float16 semantics: every inexact result is rounded to its dtype (`Math.fround`,
+ * `Math.f16round`), so a fused kernel computes exactly what op-by-op float32 or float16 (and
+ * WebGPU) would, and a value compared with its own materialized copy (`x == max(x)`) matches.
  */
-export function roundF32(i: Instr, e: string): string {
-  return i.dtype === "float32" && !EXACT.has(i.op) ? `Math.fround(${e})` : e;
+export function roundResult(i: Instr, e: string): string {
+  return EXACT_OPS.has(i.op) ? e : roundSource(i.dtype, e);
 }
 
 /** Renders instruction `i` as an expression over already-defined names. */
@@ -57,7 +40,7 @@ export class JsEmitter extends LoopEmitter {
     return literal(v, d);
   }
   protected define(i: Instr): string {
-    return `const v${i.id} = ${roundF32(i, expr(i, this.name))};`;
+    return `const v${i.id} = ${roundResult(i, expr(i, this.name))};`;
   }
   protected forHeader(v: string, size: number): string {
     return `for (let ${v} = 0; ${v} < ${size}; ${v}++)`;
@@ -72,8 +55,9 @@ export class JsEmitter extends LoopEmitter {
     this.emitLoop(l, pad, this.emitReduce, (inner) => {
       this.lines.push(`${inner}${acc} = ${p.js!([acc, this.name(l.value!)], d, d, 0)};`);
     });
-    // Accumulate in float64 (more accurate), round once like a float32 result.
-    if (d === "float32") this.lines.push(`${pad}${acc} = Math.fround(${acc});`);
+    // Accumulate in float64 (more accurate), round once like a float32/float16 result.
+    const r = roundSource(d, acc);
+    if (r !== acc) this.lines.push(`${pad}${acc} = ${r};`);
   };
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import type { Instr, KernelIR } from "../../ir/kernel.ts";
+import { roundSource } from "../../dtype.ts";
 import { type Access, findContraction } from "../contraction.ts";
 import { contiguousStrides } from "../../shape.ts";
 import { JsEmitter, type KernelSource } from "./codegen.ts";
@@ -71,10 +72,7 @@ export function renderContraction(ir: KernelIR): KernelSource | undefined {
           .join(
             ", ",
           );
-        const v = ir.outDtype === "float32" || L.result!.dtype === "float32"
-          ? `Math.fround(${acc(a, b)})`
-          : acc(a, b);
-        L2.push(`${pad}epi(${idx}, ${v});`);
+        L2.push(`${pad}epi(${idx}, ${roundSource(L.result!.dtype, acc(a, b))});`);
       }
     }
     return L2;

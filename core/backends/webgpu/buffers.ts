@@ -7,9 +7,14 @@
 import type { DType, TypedArray } from "../../dtype.ts";
 import type { BufferHandle } from "../../ir/node.ts";
 
-/** Bytes a buffer of `size` elements takes on the GPU (bool is stored as 32 bits; min 4). */
-export function gpuBytes(size: number): number {
-  return Math.max(4, size * 4);
+/** Bytes per element on the GPU (bool is stored as 32 bits, float16 as 16). */
+export function elementBytes(dtype: DType): number {
+  return dtype === "float16" ? 2 : 4;
+}
+
+/** Bytes a buffer of `size` elements takes on the GPU (a multiple of 4, at least 4). */
+export function gpuBytes(size: number, dtype: DType): number {
+  return Math.max(4, Math.ceil((size * elementBytes(dtype)) / 4) * 4);
 }
 
 /** What the pool needs from its owner. */
@@ -36,7 +41,7 @@ export class WebGpuBuffer implements BufferHandle {
 
   /** Bytes on the GPU. */
   get bytes(): number {
-    return gpuBytes(this.size);
+    return gpuBytes(this.size, this.dtype);
   }
 
   /** Returns the memory to the pool. Idempotent. */

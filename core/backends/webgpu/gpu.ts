@@ -62,12 +62,15 @@ const MAX_LIMITS = [
   "maxComputeWorkgroupsPerDimension",
 ] as const;
 
-/** Opens a device with the adapter's maximum limits. */
+/** Opens a device with the adapter's maximum limits (and `shader-f16` where offered). */
 export async function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const k of MAX_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[k];
     if (typeof v === "number") requiredLimits[k] = v;
   }
-  return await adapter.requestDevice({ requiredLimits });
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has("shader-f16")
+    ? ["shader-f16"]
+    : [];
+  return await adapter.requestDevice({ requiredLimits, requiredFeatures });
 }

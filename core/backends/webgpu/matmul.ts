@@ -26,7 +26,7 @@ const TILE = 32, BK = 16, T = 4, THREADS = (TILE / T) * (TILE / T);
  */
 export function renderContraction(ir: KernelIR, staged = true): WgslKernel | undefined {
   const e = new WgslEmitter(ir);
-  const c = findContraction(ir, e.live, (d) => d === "float32");
+  const c = findContraction(ir, e.live, (d) => d === "float32" || d === "float16");
   if (!c) return undefined;
   const { L, X, Y, i, j, r, batch, M, N, K } = c;
   // Small outputs (matrix-vector, dot products) are better served by the reduction kernels.
@@ -38,7 +38,8 @@ export function renderContraction(ir: KernelIR, staged = true): WgslKernel | und
   const name = (x: Instr) => `v${x.id}`;
 
   // The epilogue: output-scope work with the reduction's result bound to `acc`.
-  e.alias.set(L.result!, "acc");
+  // float16 products accumulate in float32 (as PyTorch's), rounded once.
+  e.alias.set(L.result!, L.result!.dtype === "float16" ? "k_f16r(acc)" : "acc");
   const params = [...batch, ...(i ? [i] : []), j].map((x) => `${name(x)}: i32`);
   e.lines.push(`fn epi(${[...params, "acc: f32"].join(", ")}) {`);
   for (const sc of ir.out.scopes) {
@@ -49,7 +50,7 @@ export function renderContraction(ir: KernelIR, staged = true): WgslKernel | und
   const st = contiguousStrides(ir.outShape);
   const flat = ir.out.vars.map((x, k) => x.op === "var" ? `${st[k]} * ${name(x)}` : "")
     .filter((s) => s).join(" + ") || "0";
-  e.lines.push(`  dst[${flat}] = ${e.name(ir.value)};`, "}");
+  e.lines.push(`  dst[${flat}] = ${e.store(e.name(ir.value))};`, "}");
   const epi = e.lines.splice(0);
 
   const decls = [
@@ -101,9 +102,12 @@ export function renderContraction(ir: KernelIR, staged = true): WgslKernel | und
         `${pad}    let go = ${o0} + oo;`,
         `${pad}    let gk = k0 + kk;`,
         `${pad}    var v = 0.0f;`,
-        `${pad}    if (go < ${limit} && gk < ${K}) { v = src${acc.load.arg}[${
-          acc === X ? "xBase" : "yBase"
-        } + go * ${co} + gk * ${cr}]; }`,
+        `${pad}    if (go < ${limit} && gk < ${K}) { v = ${
+          e.load(
+            acc.load.arg as number,
+            `${acc === X ? "xBase" : "yBase"} + go * ${co} + gk * ${cr}`,
+          )
+        }; }`,
         `${pad}    ${arr}[kk * ${TILE} + oo] = v;`,
         `${pad}  }`,
       ];
@@ -140,10 +144,10 @@ export function renderContraction(ir: KernelIR, staged = true): WgslKernel | und
     }
     b.push(`${pad}for (var kk: i32 = 0; kk < ${K}; kk++) {`);
     for (let a = 0; a < T; a++) {
-      b.push(`${pad}  let x${a} = src${X.load.arg}[xr${a} + kk * ${cf(X, r)}];`);
+      b.push(`${pad}  let x${a} = ${e.load(X.load.arg as number, `xr${a} + kk * ${cf(X, r)}`)};`);
     }
     for (let q = 0; q < T; q++) {
-      b.push(`${pad}  let y${q} = src${Y.load.arg}[yc${q} + kk * ${cf(Y, r)}];`);
+      b.push(`${pad}  let y${q} = ${e.load(Y.load.arg as number, `yc${q} + kk * ${cf(Y, r)}`)};`);
     }
     for (let a = 0; a < T; a++) {
       b.push(

@@ -39,6 +39,24 @@ const HELPERS: [string, string][] = [
 }`,
   ],
   [
+    // float16 values live in f32 registers: round to the nearest float16 (ties to even,
+    // overflow to infinity, subnormals kept), bit-exact like the CPU's Math.f16round.
+    "k_f16r",
+    `fn k_f16r(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let a = b & 0x7fffffffu;
+  let s = b & 0x80000000u;
+  if (a >= 0x7f800000u) { return x; }
+  if (a >= 0x477ff000u) { return bitcast<f32>(s | 0x7f800000u); }
+  if (a < 0x38800000u) {
+    let q = round(bitcast<f32>(a) * 16777216.0f) * 5.9604644775390625e-8f;
+    return bitcast<f32>(s | bitcast<u32>(q));
+  }
+  let r = a + 0xfffu + ((a >> 13u) & 1u);
+  return bitcast<f32>(s | (r & 0xffffe000u));
+}`,
+  ],
+  [
     "k_sign_i",
     "fn k_sign_i(x: i32) -> i32 { return select(select(0i, -1i, x < 0i), 1i, x > 0i); }",
   ],

@@ -14,13 +14,13 @@ import type { DType, TypedArray } from "../../dtype.ts";
 import { allocArray } from "../../dtype.ts";
 import type { KernelIR } from "../../ir/kernel.ts";
 import type { BufferHandle } from "../../ir/node.ts";
-import type { Backend, CompiledKernel, Launch, MemoryStats } from "../backend.ts";
+import type { Backend, CompiledKernel, CopyLaunch, Launch, MemoryStats } from "../backend.ts";
 import { registerBackend } from "../backend.ts";
 import { debugLevel } from "../../debug.ts";
-import { BufferPool, gpuBytes, WebGpuBuffer } from "./buffers.ts";
+import { BufferPool, elementBytes, gpuBytes, WebGpuBuffer } from "./buffers.ts";
 import { type AdapterSummary, openDevice, requestAdapter, summarize } from "./gpu.ts";
 import { renderContraction } from "./matmul.ts";
-import { renderGeneric, type WgslKernel, wgslType } from "./wgsl.ts";
+import { grid, renderGeneric, type WgslKernel, wgslType } from "./wgsl.ts";
 
 /** A compiled WGSL kernel; its pipeline is created on first launch. */
 export class WebGpuKernel implements CompiledKernel {
@@ -30,6 +30,33 @@ export class WebGpuKernel implements CompiledKernel {
     readonly dispatch: readonly [number, number, number],
     readonly nInputs: number,
   ) {}
+  /** Whether the kernel stores float16 (needs the `shader-f16` feature). */
+  get f16(): boolean {
+    return this.source.startsWith("enable f16;");
+  }
+}
+
+/**
+ * Copies float16 ranges that `copyBufferToBuffer` cannot (offsets and sizes there are multiples
+ * of 4 bytes, i.e. of 2 float16 elements). Offsets come in a small params buffer
+ * `[srcOffset, dstOffset, size, gridX]` so one pipeline serves every copy.
+ */
+const COPY_F16 = `enable f16;
+@group(0) @binding(0) var<storage, read> src0: array<f16>;
+@group(0) @binding(1) var<storage, read> src1: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f16>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * src1[3]) * 64u + lid;
+  if (i >= src1[2]) { return; }
+  dst[src1[1] + i] = src0[src1[0] + i];
+}
+`;
+
+/** The error for float16 on an adapter without `shader-f16`. */
+export function float16Error(adapter: string): string {
+  return `webgpu: float16 needs the adapter feature "shader-f16", which this adapter (${adapter}) ` +
+    'lacks; use float32 (x.astype("float32")) or the cpu device for float16';
 }
 
 /** Counters for tests and benchmarks. */
@@ -99,6 +126,9 @@ export class WebGpuBackend implements Backend {
   private liveBytes = 0;
   private inputLimit: number | undefined;
   private late: GPUBuffer[] = [];
+  /** Small buffers (copy parameters) destroyed after the next submit. */
+  private transient: GPUBuffer[] = [];
+  private copyF16 = new WebGpuKernel(COPY_F16, [1, 1, 1], 2);
   private counters: WebGpuStats = {
     dispatches: 0,
     copies: 0,
@@ -167,7 +197,7 @@ export class WebGpuBackend implements Backend {
 
   private checkSize(dtype: DType, size: number): void {
     wgslType(dtype, "a tensor");
-    const bytes = gpuBytes(size);
+    const bytes = gpuBytes(size, dtype);
     const max = Math.min(this.maxBindingBytes, this.device?.limits.maxBufferSize ?? Infinity);
     if (bytes > max) {
       throw new Error(
@@ -201,8 +231,12 @@ export class WebGpuBackend implements Backend {
 
   upload(dtype: DType, data: TypedArray): WebGpuBuffer {
     const b = this.alloc(dtype, data.length);
-    // bool (Uint8Array on the host) is 32-bit on the GPU.
-    const host = dtype === "bool" ? Int32Array.from(data) : data;
+    // bool (Uint8Array on the host) is 32-bit on the GPU; writes are whole 4-byte words.
+    let host: TypedArray = dtype === "bool" ? Int32Array.from(data) : data;
+    if (dtype === "float16" && data.length % 2) {
+      host = new Float16Array(data.length + 1);
+      host.set(data);
+    }
     if (b.gpu && this.device) {
       if (data.length) this.device.queue.writeBuffer(b.gpu, 0, host as BufferSource);
     } else b.pending = host === data ? data.slice() : host;
@@ -230,6 +264,9 @@ export class WebGpuBackend implements Backend {
   compile(ir: KernelIR): WebGpuKernel {
     const wg = this.workgroupKernels ?? this.adapter?.hardware ?? true;
     const k: WgslKernel = renderContraction(ir, wg) ?? renderGeneric(ir, wg);
+    if (this.adapter && !this.adapter.f16 && k.source.startsWith("enable f16;")) {
+      throw new Error(float16Error(this.adapter.description));
+    }
     let hit = this.cache.get(k.source);
     if (!hit) {
       hit = new WebGpuKernel(k.source, k.dispatch, ir.inputs.length);
@@ -262,6 +299,9 @@ export class WebGpuBackend implements Backend {
     const device = this.device!;
     const max = device.limits.maxStorageBuffersPerShaderStage;
     const checks = kernels.map(async (k) => {
+      if (k.f16 && !this.adapter?.f16) {
+        throw new Error(float16Error(this.adapter?.description ?? "unknown"));
+      }
       if (k.nInputs + 1 > max) {
         throw new Error(
           `webgpu: a kernel reads ${k.nInputs} buffers but this device binds at most ${max} ` +
@@ -287,12 +327,17 @@ export class WebGpuBackend implements Backend {
     this.checkLost();
     const fresh = new Set<WebGpuKernel>();
     for (const l of launches) {
-      if (!("copy" in l) && !(l.kernel as WebGpuKernel).pipeline) {
-        fresh.add(l.kernel as WebGpuKernel);
-      }
+      const k = "copy" in l ? (this.aligned(l) ? null : this.copyF16) : l.kernel as WebGpuKernel;
+      if (k && !k.pipeline) fresh.add(k);
     }
     if (fresh.size) return this.buildPipelines([...fresh]).then(() => this.encode(launches));
     this.encode(launches);
+  }
+
+  /** Whether `copyBufferToBuffer` can do a copy (4-byte aligned offsets and size). */
+  private aligned(l: CopyLaunch): boolean {
+    const e = elementBytes((l.src as WebGpuBuffer).dtype);
+    return (l.srcOffset * e) % 4 === 0 && (l.dstOffset * e) % 4 === 0 && (l.size * e) % 4 === 0;
   }
 
   /** Encodes every launch into one command encoder and submits it once. */
@@ -302,18 +347,46 @@ export class WebGpuBackend implements Backend {
     let pass: GPUComputePassEncoder | null = null;
     const timed = debugLevel() >= 2;
     for (const l of launches) {
-      if ("copy" in l) {
+      if ("copy" in l && this.aligned(l)) {
         if (pass) {
           pass.end();
           pass = null;
         }
+        const e = elementBytes((l.src as WebGpuBuffer).dtype);
         enc.copyBufferToBuffer(
           this.gpuOf(l.src),
-          l.srcOffset * 4,
+          l.srcOffset * e,
           this.gpuOf(l.dst),
-          l.dstOffset * 4,
-          l.size * 4,
+          l.dstOffset * e,
+          l.size * e,
         );
+        this.counters.copies++;
+        continue;
+      }
+      if ("copy" in l) {
+        // An odd float16 range: a copy kernel with its offsets in a params buffer.
+        const dispatch = grid(Math.ceil(l.size / 64));
+        const params = device.createBuffer({
+          size: 16,
+          usage: GPUBufferUsage.STORAGE,
+          mappedAtCreation: true,
+        });
+        new Uint32Array(params.getMappedRange()).set([
+          l.srcOffset,
+          l.dstOffset,
+          l.size,
+          dispatch[0],
+        ]);
+        params.unmap();
+        this.transient.push(params);
+        if (!pass) pass = enc.beginComputePass();
+        const entries = [this.gpuOf(l.src), params, this.gpuOf(l.dst)].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        }));
+        pass.setPipeline(this.copyF16.pipeline!);
+        pass.setBindGroup(0, device.createBindGroup({ layout: this.layout(2).bgl, entries }));
+        pass.dispatchWorkgroups(...dispatch);
         this.counters.copies++;
         continue;
       }
@@ -340,6 +413,7 @@ export class WebGpuBackend implements Backend {
 
   private afterSubmit(): void {
     for (const g of this.late.splice(0)) this.pool.give(g);
+    for (const g of this.transient.splice(0)) g.destroy();
     this.pool.sweep();
   }
 
@@ -390,7 +464,7 @@ export class WebGpuBackend implements Backend {
       this.checkLost();
       batch.forEach(({ buf, resolve }, i) => {
         const st = stages[i];
-        const raw = st.getMappedRange(0, buf.size * 4);
+        const raw = st.getMappedRange(0, buf.bytes);
         resolve(toHost(buf.dtype, buf.size, raw));
         st.unmap();
         let list = this.staging.get(st.size);
@@ -433,6 +507,7 @@ export class WebGpuBackend implements Backend {
 /** Copies mapped GPU data into a host typed array of the tensor's dtype. */
 function toHost(dtype: DType, size: number, raw: ArrayBuffer): TypedArray {
   if (dtype === "float32") return new Float32Array(raw.slice(0, size * 4));
+  if (dtype === "float16") return new Float16Array(raw.slice(0, size * 2));
   const ints = new Int32Array(raw, 0, size);
   if (dtype === "int32") return ints.slice();
   const out = allocArray("bool", size);

@@ -7,15 +7,20 @@
  * Contractions take the tiled path of `matmul.ts`.
  * @module
  */
-import type { DType } from "../../dtype.ts";
+import { type DType, roundTo } from "../../dtype.ts";
 import type { Instr, KernelIR, Loop } from "../../ir/kernel.ts";
-import { LoopEmitter } from "../emitter.ts";
+import { EXACT_OPS, LoopEmitter } from "../emitter.ts";
 import { prim } from "../../ir/primitive.ts";
 import { prelude } from "./prelude.ts";
 
-/** The WGSL scalar type holding a dtype (bool is `i32` 0/1: storage cannot hold `bool`). */
+/**
+ * The WGSL type a value of dtype `d` computes in: bool is `i32` 0/1 (storage cannot hold
+ * `bool`); float16 computes in `f32`, rounded to float16 after every op (`k_f16r`), so results
+ * match the CPU's op-by-op float16 bit for bit where float32 arithmetic is exact enough
+ * (+ - * / sqrt of float16 operands: float32 has more than 2·11+2 bits).
+ */
 export function wgslType(d: DType, what = "a kernel"): "f32" | "i32" {
-  if (d === "float32") return "f32";
+  if (d === "float32" || d === "float16") return "f32";
   if (d === "int32" || d === "bool") return "i32";
   throw new Error(
     `webgpu: ${what} has dtype ${d}, which WebGPU does not support (WGSL has no 64-bit ` +
@@ -23,11 +28,20 @@ export function wgslType(d: DType, what = "a kernel"): "f32" | "i32" {
   );
 }
 
+/** The WGSL type a buffer of dtype `d` stores (`f16` needs the `shader-f16` feature). */
+export function storageType(d: DType): "f16" | "f32" | "i32" {
+  return d === "float16" ? "f16" : wgslType(d, "a buffer");
+}
+
+/** The dtype a primitive's WGSL rendering sees: float16 values are f32 registers. */
+const computeDtype = (d: DType): DType => d === "float16" ? "float32" : d;
+
 const f32Bits = new Float32Array(1);
 const u32View = new Uint32Array(f32Bits.buffer);
 
 /** A WGSL literal for a constant of dtype `d` (inf, NaN, -0 and subnormals by bit pattern). */
 export function wgslLiteral(v: number, d: DType): string {
+  if (d === "float16") return wgslLiteral(roundTo(d, v), "float32");
   if (d !== "float32") {
     if (d !== "int32" && d !== "bool") wgslType(d, "a constant");
     if (v === -2147483648) return "i32(-2147483648)";
@@ -46,7 +60,7 @@ export function wgslLiteral(v: number, d: DType): string {
 
 /** Throws the float64 error naming the op, if any live value of the kernel is float64. */
 export function checkDtypes(ir: KernelIR, live: Set<Instr | Loop>): void {
-  const bad = (d: DType) => d !== "float32" && d !== "int32" && d !== "bool";
+  const bad = (d: DType) => d === "float64";
   for (const it of live) {
     if ("kind" in it || it.op === "load") continue;
     if (bad(it.dtype)) wgslType(it.dtype, `op ${it.op}`);
@@ -68,17 +82,38 @@ export class WgslEmitter extends LoopEmitter {
     return wgslLiteral(v, d);
   }
   protected define(i: Instr): string {
-    return `let v${i.id} = ${this.expr(i)};`;
+    const e = this.expr(i);
+    // float16 results round to float16 (casts too: the f32 rendering of a cast to f16 keeps f32).
+    const round = i.dtype === "float16" && (!EXACT_OPS.has(i.op) || i.op === "cast");
+    return `let v${i.id} = ${round ? `k_f16r(${e})` : e};`;
   }
   protected forHeader(v: string, size: number): string {
     return `for (var ${v}: i32 = 0; ${v} < ${size}; ${v}++)`;
   }
 
   expr(i: Instr): string {
-    if (i.op === "load") return `src${i.arg}[${this.name(i.args[0])}]`;
+    if (i.op === "load") return this.load(i.arg as number, this.name(i.args[0]));
     const r = prim(i.op).wgsl;
     if (!r) throw new Error(`webgpu: primitive ${i.op} has no WGSL rendering`);
-    return r(i.args.map(this.name), i.dtype, i.args[0]?.dtype ?? i.dtype, i.arg);
+    const from = i.args[0]?.dtype ?? i.dtype;
+    return r(i.args.map(this.name), computeDtype(i.dtype), computeDtype(from), i.arg);
+  }
+
+  /** Reads element `index` of input `k` as its compute type. */
+  load(k: number, index: string): string {
+    const v = `src${k}[${index}]`;
+    return this.ir.inputs[k].dtype === "float16" ? `f32(${v})` : v;
+  }
+
+  /** `value` converted to the output buffer's storage type. */
+  store(value: string): string {
+    return this.ir.outDtype === "float16" ? `f16(${value})` : value;
+  }
+
+  /** The statement rounding a float16 reduction's f32 accumulator (float16 sums accumulate
+   * in float32, as PyTorch's), or nothing. */
+  roundAcc(l: Loop, acc: string, pad: string): void {
+    if (l.result!.dtype === "float16") this.lines.push(`${pad}${acc} = k_f16r(${acc});`);
   }
 
   /** Declares a reduction's accumulator at its identity. */
@@ -87,8 +122,9 @@ export class WgslEmitter extends LoopEmitter {
     const acc = `v${res.id}`;
     const d = res.dtype;
     const p = prim(l.reduceOp!);
+    const c = computeDtype(d);
     this.lines.push(`${pad}var ${acc}: ${wgslType(d)} = ${wgslLiteral(p.identity!(d), d)};`);
-    return { acc, combine: (v) => p.wgsl!([acc, v], d, d, 0) };
+    return { acc, combine: (v) => p.wgsl!([acc, v], c, c, 0) };
   }
 
   /** A reduction as a serial loop in one invocation. */
@@ -97,18 +133,23 @@ export class WgslEmitter extends LoopEmitter {
     this.emitLoop(l, pad, this.emitReduce, (inner) => {
       this.lines.push(`${inner}${acc} = ${combine(this.name(l.value!))};`);
     });
+    this.roundAcc(l, acc, pad);
   };
 
   /** Binding declarations: inputs read-only, the output last. */
   bindings(): string {
     const ds = this.ir.inputs.map((inp, k) =>
-      `@group(0) @binding(${k}) var<storage, read> src${k}: array<${wgslType(inp.dtype)}>;`
+      `@group(0) @binding(${k}) var<storage, read> src${k}: array<${storageType(inp.dtype)}>;`
     );
     ds.push(
       `@group(0) @binding(${this.ir.inputs.length}) var<storage, read_write> dst: array<${
-        wgslType(this.ir.outDtype)
+        storageType(this.ir.outDtype)
       }>;`,
     );
+    // float16 buffers need the shader-f16 extension.
+    if ([...this.ir.inputs.map((x) => x.dtype), this.ir.outDtype].includes("float16")) {
+      ds.unshift("enable f16;");
+    }
     return ds.join("\n");
   }
 }
@@ -190,7 +231,7 @@ export function renderGeneric(ir: KernelIR, cooperative = true): WgslKernel {
     if (l !== ir.out) return e.emitReduce(l, pad);
     e.lines.push(...outVars(ir, "gi", pad));
     for (const s of l.scopes) e.emitScope(s, pad, e.emitReduce);
-    e.lines.push(`${pad}dst[gi] = ${e.name(ir.value)};`);
+    e.lines.push(`${pad}dst[gi] = ${e.store(e.name(ir.value))};`);
   });
   return { source: assemble(e, "", WG, e.lines), dispatch };
 }
@@ -207,6 +248,7 @@ function renderCooperative(ir: KernelIR, e: WgslEmitter, n: number, tops: Loop[]
     if (!tops_.has(l)) return e.emitReduce(l, pad);
     const { acc, combine } = e.accumulator(l, pad);
     const t = wgslType(l.result!.dtype);
+    const c = computeDtype(l.result!.dtype);
     const total = numel(l.sizes);
     e.lines.push(`${pad}for (var f: i32 = i32(lid); f < ${total}; f += ${WG_RED}) {`);
     const p = pad + "  ";
@@ -225,25 +267,20 @@ function renderCooperative(ir: KernelIR, e: WgslEmitter, n: number, tops: Loop[]
       `${pad}workgroupBarrier();`,
       `${pad}for (var s: u32 = ${WG_RED / 2}u; s > 0u; s = s >> 1u) {`,
       `${pad}  if (lid < s) { red_${t}[lid] = ${
-        prim(l.reduceOp!).wgsl!(
-          [`red_${t}[lid]`, `red_${t}[lid + s]`],
-          l.result!.dtype,
-          l
-            .result!.dtype,
-          0,
-        )
+        prim(l.reduceOp!).wgsl!([`red_${t}[lid]`, `red_${t}[lid + s]`], c, c, 0)
       }; }`,
       `${pad}  workgroupBarrier();`,
       `${pad}}`,
       `${pad}${acc} = red_${t}[0];`,
       `${pad}workgroupBarrier();`,
     );
+    e.roundAcc(l, acc, pad);
   };
   e.emitScope(ir.root, "  ", (l, pad) => {
     if (l !== ir.out) return coopReduce(l, pad);
     e.lines.push(...outVars(ir, "oi", pad));
     for (const s of l.scopes) e.emitScope(s, pad, coopReduce);
-    e.lines.push(`${pad}if (lid == 0u) { dst[oi] = ${e.name(ir.value)}; }`);
+    e.lines.push(`${pad}if (lid == 0u) { dst[oi] = ${e.store(e.name(ir.value))}; }`);
   });
   return { source: assemble(e, decls, WG_RED, e.lines), dispatch };
 }

@@ -14,6 +14,7 @@ import * as B from "../../ir/build.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import { defaultDevice } from "../../tensor/device.ts";
 import { fmt } from "../../shape.ts";
+import { isFloat } from "../../dtype.ts";
 import { backward, forward, tape } from "../autodiff.ts";
 import { evalGraph } from "../trace.ts";
 import { batchNodes } from "../vmap.ts";
@@ -202,7 +203,7 @@ function scalarIndex(op: string, what: string, t: Tensor): Node {
   if (t.size !== 1) {
     throw new TypeError(`${op}: ${what} must be a scalar, got ${t.dtype}${fmt(t.shape)}`);
   }
-  if (t.dtype === "float32" || t.dtype === "float64") {
+  if (isFloat(t.dtype)) {
     throw new TypeError(`${op}: ${what} must be bool or int32, got ${t.dtype}`);
   }
   return B.reshape(t.node, []);
