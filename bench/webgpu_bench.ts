@@ -101,7 +101,7 @@ async function timeIt(f: () => void | Promise<void>, reps: number): Promise<numb
   return (performance.now() - t0) / reps;
 }
 
-const rows: string[][] = [["case", "ms", "GFLOP/s", "vs naive WGSL"]];
+const rows: string[][] = [["case", "ms", "GFLOP/s", "ratio"]];
 const matmuls = new Map<
   number,
   { a: k.Tensor; b: k.Tensor; naive: ReturnType<typeof naiveMatmul> }
@@ -138,12 +138,48 @@ const chain = () => xe.mul(1.5).add(0.25).tanh().mul(xe.sigmoid()).sub(xe.abs().
 const SM = [256, 1024] as const;
 const xs = k.tensor(seededFloat32(SM[0] * SM[1], 4), { shape: [...SM], ...W });
 await k.realize(xe, xs);
-const tChain = await timeIt(async () => {
-  const y = chain();
+/** Times `f` with vec4 elementwise kernels on or off. */
+async function withVec4<T>(on: boolean, f: () => Promise<T>): Promise<T> {
+  be.vectorize = on;
+  try {
+    return await f();
+  } finally {
+    be.vectorize = true;
+  }
+}
+const runChain = (make: () => k.Tensor) => async () => {
+  const y = make();
   await k.realize(y);
   y.dispose();
-}, 5);
-rows.push([`elementwise chain, ${EW} elements (1 kernel)`, tChain.toFixed(2), "", ""]);
+};
+const tScalar = await withVec4(false, () => timeIt(runChain(chain), 5));
+const tChain = await withVec4(true, () => timeIt(runChain(chain), 5));
+const gbs = (t: number, bytes: number) => `${(bytes / (t * 1e6)).toFixed(2)} GB/s`;
+rows.push([
+  `elementwise chain, ${EW} float32, one output per invocation`,
+  tScalar.toFixed(2),
+  gbs(tScalar, EW * 8),
+  "",
+]);
+rows.push([
+  `elementwise chain, ${EW} float32, vec4 loads/stores`,
+  tChain.toFixed(2),
+  gbs(tChain, EW * 8),
+  `${(tScalar / tChain).toFixed(2)} vs scalar`,
+]);
+const f16 = adapter.dtypes.includes("float16");
+const xh = f16 ? xe.astype("float16") : null;
+if (xh) {
+  await k.realize(xh);
+  const chainH = () => xh.mul(1.5).add(0.25).tanh().mul(xh.sigmoid()).sub(xh.abs().sqrt());
+  const tHalf = await timeIt(runChain(chainH), 5);
+  rows.push([
+    `elementwise chain, ${EW} float16 (shader-f16), vec4`,
+    tHalf.toFixed(2),
+    gbs(tHalf, EW * 4),
+    `${(tChain / tHalf).toFixed(2)} vs float32`,
+  ]);
+}
 const tSoft = await timeIt(async () => {
   const y = k.softmax(xs, { axis: -1 });
   await k.realize(y);
@@ -246,7 +282,26 @@ for (const n of SIZES) {
 }
 
 Deno.bench({
-  name: `fused elementwise chain, ${EW} elements`,
+  name: `fused elementwise chain, ${EW} elements, one output per invocation`,
+  group: "elementwise",
+  baseline: true,
+  n: 10,
+  warmup: 2,
+  async fn() {
+    be.vectorize = false;
+    try {
+      const y = chain();
+      await k.realize(y);
+      await gpuDone();
+      y.dispose();
+    } finally {
+      be.vectorize = true;
+    }
+  },
+});
+
+Deno.bench({
+  name: `fused elementwise chain, ${EW} elements, vec4`,
   group: "elementwise",
   n: 10,
   warmup: 2,

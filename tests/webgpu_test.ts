@@ -13,7 +13,7 @@ import {
   WebGpuKernel,
 } from "../core/backends/webgpu/webgpu.ts";
 import { wgslLiteral } from "../core/backends/webgpu/wgsl.ts";
-import { allClose, DEVICES, F32_TOL } from "./_util.ts";
+import { allClose, DEVICES, F32_TOL, rng } from "./_util.ts";
 
 const ignore = !DEVICES.includes("webgpu");
 const gpu = () => getBackend("webgpu") as WebGpuBackend;
@@ -437,5 +437,90 @@ Deno.test({
     assert.equal(wgslLiteral(-3, "int32"), "(-3i)");
     assert.equal(wgslLiteral(1, "bool"), "1i");
     assert.throws(() => wgslLiteral(1, "float64"), /float64/);
+  },
+});
+
+Deno.test({
+  name:
+    "webgpu: vec4 elementwise kernels (broadcasts, offsets, dtypes) match the CPU and scalar kernels",
+  ignore,
+  fn: async () => {
+    const r = rng(44);
+    const shapes = {
+      x: [64, 256],
+      bias: [256],
+      col: [64, 1],
+      sq: [256, 64],
+      long: [4100],
+      odd: [33, 34],
+      ints: [32, 128],
+    };
+    const host = Object.fromEntries(
+      Object.entries(shapes).map((
+        [name, shape],
+      ) => [
+        name,
+        Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() - 0.5) * 8),
+      ]),
+    );
+    // The same data on each device (so both kernel variants read the same values).
+    const make = (d: string) => {
+      const t = (name: keyof typeof shapes) =>
+        k.tensor(host[name], {
+          shape: shapes[name],
+          device: d,
+          dtype: name === "ints" ? "int32" : "float32",
+        });
+      return {
+        x: t("x"),
+        bias: t("bias"),
+        col: t("col"),
+        sq: t("sq"),
+        long: t("long"),
+        odd: t("odd"),
+        ints: t("ints"),
+      };
+    };
+    type In = ReturnType<typeof make>;
+    // [name, function, vectorized?]
+    const cases: [string, (v: In) => k.Tensor, boolean][] = [
+      ["chain", (v) => k.tanh(v.x.mul(1.5).add(0.25)).mul(k.sigmoid(v.x)), true],
+      ["row bias + relu", (v) => k.relu(v.x.add(v.bias)), true],
+      ["column broadcast", (v) => v.x.mul(v.col).sub(v.bias), true],
+      ["transposed operand (lane loads)", (v) => v.x.add(v.sq.transpose()), true],
+      ["slice at offset 4", (v) => v.long.slice([[4, 4100]]).mul(2), true],
+      [
+        "slice at offset 1 (lane loads) + an aligned operand",
+        (v) => v.long.slice([[1, 4097]]).add(v.x.reshape([16384]).slice([[0, 4096]])),
+        true,
+      ],
+      ["comparison to bool", (v) => v.x.greater(v.bias), true],
+      ["int32 arithmetic", (v) => v.ints.mul(3).add(v.ints.floorDivide(2)), true],
+      ["where", (v) => k.where(v.x.less(0), v.x.neg(), v.bias), true],
+      ["inner axis not a multiple of 4", (v) => v.odd.mul(2).add(1), false],
+      ["softmax (its elementwise kernel)", (v) => k.softmax(v.x, { axis: -1 }), true],
+      ["reduction (not vectorized)", (v) => v.x.reshape([4, 16, 256]).sum({ axis: 1 }), false],
+    ];
+    const cpu = make("cpu"), wg = make("webgpu");
+    for (const [name, f, vectorized] of cases) {
+      const want = await f(cpu).data();
+      gpu().vectorize = false;
+      let scalar: ArrayLike<number>;
+      try {
+        scalar = await f(wg).data();
+      } finally {
+        gpu().vectorize = true;
+      }
+      const out = f(wg);
+      const srcs = k.schedule(out).map((s) => s.source);
+      assert.equal(
+        srcs.some((s) => s.includes("array<vec4<")),
+        vectorized,
+        `${name}: vectorized kernel expected ${vectorized}`,
+      );
+      const got = await out.data();
+      allClose(got, want, F32_TOL.webgpu, `${name} vs cpu`);
+      same(scalar, got, `${name}: scalar vs vec4 kernels`);
+    }
   },
 });

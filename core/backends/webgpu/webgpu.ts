@@ -20,6 +20,7 @@ import { debugLevel } from "../../debug.ts";
 import { BufferPool, elementBytes, gpuBytes, WebGpuBuffer } from "./buffers.ts";
 import { type AdapterSummary, openDevice, requestAdapter, summarize } from "./gpu.ts";
 import { renderContraction } from "./matmul.ts";
+import { renderVec4 } from "./vec4.ts";
 import { grid, renderGeneric, type WgslKernel, wgslType } from "./wgsl.ts";
 
 /** A compiled WGSL kernel; its pipeline is created on first launch. */
@@ -114,6 +115,9 @@ export class WebGpuBackend implements Backend {
    * 4-5× faster without). Settable (tests, benchmarks).
    */
   workgroupKernels: boolean | undefined = undefined;
+  /** Whether elementwise kernels use `vec4` loads and stores where shapes allow (`vec4.ts`).
+   * Settable (tests, benchmarks). */
+  vectorize = true;
   private opening: Promise<GPUDevice>;
   private lost: string | null = null;
   private pool = new BufferPool();
@@ -263,7 +267,8 @@ export class WebGpuBackend implements Backend {
 
   compile(ir: KernelIR): WebGpuKernel {
     const wg = this.workgroupKernels ?? this.adapter?.hardware ?? true;
-    const k: WgslKernel = renderContraction(ir, wg) ?? renderGeneric(ir, wg);
+    const k: WgslKernel = renderContraction(ir, wg) ??
+      (this.vectorize ? renderVec4(ir) : undefined) ?? renderGeneric(ir, wg);
     if (this.adapter && !this.adapter.f16 && k.source.startsWith("enable f16;")) {
       throw new Error(float16Error(this.adapter.description));
     }

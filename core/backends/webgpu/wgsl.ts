@@ -136,15 +136,19 @@ export class WgslEmitter extends LoopEmitter {
     this.roundAcc(l, acc, pad);
   };
 
-  /** Binding declarations: inputs read-only, the output last. */
-  bindings(): string {
+  /** Binding declarations: inputs read-only, the output last (`vec` ones as `vec4` arrays). */
+  bindings(vec: VecLayout = {}): string {
+    const arr = (d: DType, v: boolean | undefined) =>
+      v ? `array<vec4<${storageType(d)}>>` : `array<${storageType(d)}>`;
     const ds = this.ir.inputs.map((inp, k) =>
-      `@group(0) @binding(${k}) var<storage, read> src${k}: array<${storageType(inp.dtype)}>;`
+      `@group(0) @binding(${k}) var<storage, read> src${k}: ${
+        arr(inp.dtype, vec.vecInputs?.has(k))
+      };`
     );
     ds.push(
-      `@group(0) @binding(${this.ir.inputs.length}) var<storage, read_write> dst: array<${
-        storageType(this.ir.outDtype)
-      }>;`,
+      `@group(0) @binding(${this.ir.inputs.length}) var<storage, read_write> dst: ${
+        arr(this.ir.outDtype, vec.vecOut)
+      };`,
     );
     // float16 buffers need the shader-f16 extension.
     if ([...this.ir.inputs.map((x) => x.dtype), this.ir.outDtype].includes("float16")) {
@@ -152,6 +156,12 @@ export class WgslEmitter extends LoopEmitter {
     }
     return ds.join("\n");
   }
+}
+
+/** Which buffers a kernel binds as `vec4` arrays. */
+export interface VecLayout {
+  readonly vecInputs?: ReadonlySet<number>;
+  readonly vecOut?: boolean;
 }
 
 /** Generated WGSL and how to dispatch it. */
@@ -168,14 +178,20 @@ export function grid(n: number): [number, number, number] {
 }
 
 /** Assembles a module: bindings, the prelude helpers the body uses, the entry point. */
-export function assemble(e: WgslEmitter, decls: string, wg: number, body: string[]): string {
+export function assemble(
+  e: WgslEmitter,
+  decls: string,
+  wg: number,
+  body: string[],
+  vec: VecLayout = {},
+): string {
   const main = [
     `@compute @workgroup_size(${wg})`,
     "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {",
     ...body,
     "}",
   ].join("\n");
-  const parts = [e.bindings(), decls, prelude(decls + main), main].filter((x) => x);
+  const parts = [e.bindings(vec), decls, prelude(decls + main), main].filter((x) => x);
   return parts.join("\n") + "\n";
 }
 
@@ -196,7 +212,7 @@ function topReductions(ir: KernelIR, live: Set<Instr | Loop>): Loop[] {
 const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 
 /** Output-axis variables from a flat output index `flat`. */
-function outVars(ir: KernelIR, flat: string, pad: string): string[] {
+export function outVars(ir: KernelIR, flat: string, pad: string): string[] {
   const lines: string[] = [];
   let stride = numel(ir.outShape);
   ir.out.vars.forEach((v, k) => {
