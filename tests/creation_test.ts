@@ -357,6 +357,8 @@ for (const device of DEVICES) {
     for (const part of ["float32", "[2,3]", ...values, device]) {
       assert.ok(s.includes(part), `toString ${JSON.stringify(s)} lacks ${JSON.stringify(part)}`);
     }
+    // console.log prints the same text, not the graph node.
+    assert.strictEqual(Deno.inspect(x), s);
     const b = k.tensor([true, false], { device });
     await b.data();
     const sb = String(b);

@@ -97,12 +97,22 @@ export class Tensor {
     const head = `Tensor(${this.dtype}${fmt(this.shape)}, ${this.device})`;
     if (this.node.op === "disposed") return `${head} <disposed>`;
     if (isKeepingGraph() && findPlaceholder([this.node])) return `${head} <traced>`;
-    if (this.device !== "cpu" && !this.node.realized) return `${head} <lazy>`;
+    if (this.device !== "cpu") {
+      return `${head} <${this.node.realized ? "" : "lazy; "}read with await t.data()>`;
+    }
     try {
       return `${head} ${formatValues(this.dataSync(), this.shape, this.dtype === "bool")}`;
     } catch (e) {
       return `${head} <${(e as Error).message}>`;
     }
+  }
+  /** `console.log(t)` in Deno prints `toString()`, not the graph node. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+  /** Node's `util.inspect` (and `console.log` under Node) print `toString()` too. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
   /** Releases the device memory now (also what `using` calls). */
   dispose(): void {
