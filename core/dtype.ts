@@ -105,3 +105,70 @@ export function checkDtype(op: string, d: unknown): DType {
   if (typeof d === "string" && d in RANK) return d as DType;
   throw new TypeError(`${op}: unknown dtype ${JSON.stringify(d)} (expected one of ${DTYPES})`);
 }
+
+/** Machine limits of a float dtype (as `jnp.finfo` / `torch.finfo`). */
+export interface FloatInfo {
+  /** The dtype described. */
+  readonly dtype: DType;
+  /** Storage bits. */
+  readonly bits: number;
+  /** Distance from 1 to the next larger value. */
+  readonly eps: number;
+  /** Largest finite value. */
+  readonly max: number;
+  /** Most negative finite value (`-max`). */
+  readonly min: number;
+  /** Smallest positive normal value. */
+  readonly tiny: number;
+  /** Smallest positive subnormal value. */
+  readonly smallestSubnormal: number;
+}
+
+const FINFO: Record<string, [bits: number, mant: number, emin: number, max: number]> = {
+  float16: [16, 10, -14, 65504],
+  float32: [32, 23, -126, 3.4028234663852886e38],
+  float64: [64, 52, -1022, Number.MAX_VALUE],
+};
+
+/**
+ * Limits of a float dtype. @example k.finfo("float16").eps // 0.0009765625
+ */
+export function finfo(d: DType): FloatInfo {
+  const f = FINFO[checkDtype("finfo", d)];
+  if (!f) throw new TypeError(`finfo: ${d} is not a float dtype (use iinfo for int32)`);
+  const [bits, mant, emin, max] = f;
+  return {
+    dtype: d,
+    bits,
+    eps: 2 ** -mant,
+    max,
+    min: -max,
+    tiny: 2 ** emin,
+    smallestSubnormal: 2 ** (emin - mant),
+  };
+}
+
+/** Limits of an integer dtype (as `jnp.iinfo`). */
+export interface IntInfo {
+  /** The dtype described. */
+  readonly dtype: DType;
+  /** Storage bits. */
+  readonly bits: number;
+  /** Smallest value. */
+  readonly min: number;
+  /** Largest value. */
+  readonly max: number;
+}
+
+/** Limits of `int32` (or `bool`). @example k.iinfo("int32").max // 2147483647 */
+export function iinfo(d: DType): IntInfo {
+  checkDtype("iinfo", d);
+  if (d === "int32") return { dtype: d, bits: 32, min: -2147483648, max: 2147483647 };
+  if (d === "bool") return { dtype: d, bits: 8, min: 0, max: 1 };
+  throw new TypeError(`iinfo: ${d} is not an integer dtype (use finfo for floats)`);
+}
+
+/** The dtype two dtypes promote to (as `jnp.promote_types`). @example k.promoteTypes("int32", "float16") // "float16" */
+export function promoteTypes(a: DType, b: DType): DType {
+  return promote(checkDtype("promoteTypes", a), checkDtype("promoteTypes", b));
+}

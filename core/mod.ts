@@ -5,7 +5,8 @@
  */
 export { Tensor } from "./tensor/tensor.ts";
 export type { TensorLike } from "./tensor/convert.ts";
-export type { DType, TypedArray } from "./dtype.ts";
+export type { DType, FloatInfo, IntInfo, TypedArray } from "./dtype.ts";
+export { finfo, iinfo, promoteTypes } from "./dtype.ts";
 export {
   arange,
   type CreateOptions,

@@ -421,3 +421,36 @@ if (DEVICES.includes("webgpu")) {
     }
   });
 }
+
+Deno.test("dtypes: finfo, iinfo and promoteTypes", () => {
+  const f16 = k.finfo("float16");
+  // Closed forms checked against Float16Array rounding.
+  assert.equal(f16.eps, h(1 + 2 ** -10) - 1);
+  assert.equal(h(1 + 2 ** -11), 1);
+  assert.equal(f16.max, h(65504));
+  assert.equal(h(f16.max + 16), Infinity);
+  assert.equal(h(f16.tiny), f16.tiny);
+  assert.equal(h(f16.smallestSubnormal / 2), 0);
+  assert.equal(f16.smallestSubnormal, 2 ** -24);
+  const f32 = k.finfo("float32");
+  assert.equal(f32.eps, Math.fround(1 + 2 ** -23) - 1);
+  assert.equal(Math.fround(f32.max), f32.max);
+  assert.equal(Math.fround(f32.max * (1 + 2 ** -23)), Infinity);
+  assert.equal(k.finfo("float64").eps, Number.EPSILON);
+  assert.equal(k.finfo("float64").max, Number.MAX_VALUE);
+  assert.deepEqual(k.iinfo("int32"), {
+    dtype: "int32",
+    bits: 32,
+    min: -(2 ** 31),
+    max: 2 ** 31 - 1,
+  });
+  assert.equal(k.promoteTypes("int32", "float16"), "float16");
+  assert.equal(k.promoteTypes("float16", "float32"), "float32");
+  assert.equal(k.promoteTypes("bool", "int32"), "int32");
+  assert.throws(() => k.finfo("int32"), /finfo: int32 is not a float dtype/);
+  assert.throws(() => k.iinfo("float16"), /iinfo: float16 is not an integer dtype/);
+  assert.throws(
+    () => k.promoteTypes("float8" as k.DType, "int32"),
+    /promoteTypes: unknown dtype "float8"/,
+  );
+});
