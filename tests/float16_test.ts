@@ -454,3 +454,43 @@ Deno.test("dtypes: finfo, iinfo and promoteTypes", () => {
     /promoteTypes: unknown dtype "float8"/,
   );
 });
+
+for (const device of F16) {
+  Deno.test(`float16: an MLP trains end to end in float16 (jit, valueAndGrad, sgd) [${device}]`, async () => {
+    // Three Gaussian blobs in 8 dimensions; float16 parameters, inputs, loss and gradients.
+    const r = rng(21);
+    const n = 192, d = 8, classes = 3;
+    const centers = Array.from(
+      { length: classes },
+      () => Array.from({ length: d }, () => (r() - 0.5) * 4),
+    );
+    const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
+    const xs = Float16Array.from({ length: n * d }, (_, f) => {
+      const i = Math.floor(f / d), j = f % d;
+      return centers[labels[i]][j] + (r() - 0.5) * 1.5;
+    });
+    const x = k.tensor(xs, { shape: [n, d], device });
+    const y = k.tensor(labels, { device });
+    let params = k.nn.mlp.init(k.random.key(0, { device }), [d, 16, classes], { dtype: "float16" });
+    const loss = (p: typeof params, xb: k.Tensor, yb: k.Tensor) =>
+      k.nn.softmaxCrossEntropy(k.nn.mlp.apply(p, xb), yb);
+    const opt = k.optim.sgd(0.2);
+    let state = opt.init(params);
+    const step = k.jit((p: typeof params, s: typeof state, xb: k.Tensor, yb: k.Tensor) => {
+      const [l, g] = k.valueAndGrad(loss)(p, xb, yb);
+      const [u, s2] = opt.update(g, s, p);
+      return [k.optim.applyUpdates(p, u), s2, l] as const;
+    });
+    let first = NaN, last = NaN;
+    for (let i = 0; i < 60; i++) {
+      const [p2, s2, l] = step(params, state, x, y);
+      [params, state] = [p2, s2];
+      if (i === 0) first = Number(await l.item());
+      last = Number(await l.item());
+    }
+    assert.equal(params.layers[0].w.dtype, "float16");
+    const acc = Number(await k.nn.accuracy(k.nn.mlp.apply(params, x), y).item());
+    assert.ok(Number.isFinite(last) && last < first / 3, `loss ${first} -> ${last}`);
+    assert.ok(acc > 0.95, `accuracy ${acc}`);
+  });
+}
