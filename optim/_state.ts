@@ -35,6 +35,22 @@ export function floatOf(d: k.DType): k.DType {
   return d === "float64" ? "float64" : "float32";
 }
 
+/**
+ * Zeros for a state leaf of parameter `p`: float16 parameters keep their optimizer state in
+ * float32 (as mixed-precision training does), since float16 cannot hold squared gradients
+ * (1e-4² underflows) or Adam's eps; updates are then float32, rounded by `applyUpdates`.
+ */
+export function stateFull(p: k.Tensor, value = 0): k.Tensor {
+  const dtype = p.dtype === "float16" ? "float32" : p.dtype;
+  return k.full(p.shape, value, { dtype, device: p.device });
+}
+
+/** `g` in the dtype of its float32 state `a` when `g` is float16 (widened before squaring,
+ * where float16 underflows), else `g`. */
+export function widenTo(g: k.Tensor, a: k.Tensor): k.Tensor {
+  return g.dtype === "float16" && a.dtype !== "float16" ? g.astype(a.dtype) : g;
+}
+
 /** Memoizes a per-dtype scalar, so each one is built once per update. */
 export function perDtype(f: (d: k.DType) => k.Tensor): (d: k.DType) => k.Tensor {
   const cache = new Map<k.DType, k.Tensor>();
@@ -101,7 +117,10 @@ export function movingAverage(
 ): OptState {
   return map(
     op,
-    (g, a) => a.mul(decay).add((order === 2 ? g.mul(g) : g).mul(1 - decay)),
+    (g, a) => {
+      const x = widenTo(g, a);
+      return a.mul(decay).add((order === 2 ? x.mul(x) : x).mul(1 - decay));
+    },
     updates,
     avg,
   );

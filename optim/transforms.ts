@@ -17,6 +17,8 @@ import {
   movingAverage,
   needParams,
   perDtype,
+  stateFull,
+  widenTo,
 } from "./_state.ts";
 import type { LearningRate, Schedule } from "./schedules.ts";
 
@@ -107,7 +109,7 @@ export function scaleByAdam(opts: ScaleByAdamOptions = {}): GradientTransformati
   const op = "scaleByAdam";
   return {
     init: (params: Params): OptState => {
-      const zeros = map(op, (p) => k.zerosLike(p), params);
+      const zeros = map(op, (p) => stateFull(p), params);
       return amsgrad
         ? { count: initCount(params), mu: zeros, nu: zeros, nuMax: zeros }
         : { count: initCount(params), mu: zeros, nu: zeros };
@@ -160,7 +162,7 @@ export function scaleByRms(opts: ScaleByRmsOptions = {}): GradientTransformation
   const op = "scaleByRms";
   return {
     init: (params: Params): OptState => {
-      const zeros = map(op, (p) => k.zerosLike(p), params);
+      const zeros = map(op, (p) => stateFull(p), params);
       return centered ? { nu: zeros, mu: zeros } : { nu: zeros };
     },
     update: (updates: Params, state: OptState): [Params, OptState] => {
@@ -211,14 +213,17 @@ export function scaleByAdagrad(opts: ScaleByAdagradOptions = {}): GradientTransf
     init: (params: Params): OptState => ({
       sum: map(
         "scaleByAdagrad",
-        (p) => k.full(p.shape, initialAccumulatorValue, { dtype: p.dtype, device: p.device }),
+        (p) => stateFull(p, initialAccumulatorValue),
         params,
       ),
     }),
     update: (updates: Params, state: OptState): [Params, OptState] => {
       const sum = map(
         "scaleByAdagrad",
-        (g, s) => s.add(g.mul(g)),
+        (g, s) => {
+          const x = widenTo(g, s);
+          return s.add(x.mul(x));
+        },
         updates,
         field("scaleByAdagrad", state, "sum"),
       );
@@ -255,7 +260,7 @@ export function traceMomentum(opts: TraceMomentumOptions = {}): GradientTransfor
   return {
     init: (params: Params): OptState => ({
       count: initCount(params),
-      trace: map(op, (p) => k.zerosLike(p), params),
+      trace: map(op, (p) => stateFull(p), params),
     }),
     update: (updates: Params, state: OptState): [Params, OptState] => {
       const count = countOf(op, state);

@@ -494,3 +494,34 @@ for (const device of F16) {
     assert.ok(acc > 0.95, `accuracy ${acc}`);
   });
 }
+
+Deno.test("float16: optimizers keep float32 state for float16 parameters (no underflow to NaN/inf)", async () => {
+  const p0 = [1, -2, 0.5, 0.25];
+  const g = [0.1, 0, -1e-3, 1e-4]; // 1e-4² underflows in float16
+  const params = { w: k.tensor(Float16Array.from(p0)) };
+  const grads = { w: k.tensor(Float16Array.from(g)) };
+  const gh = Array.from(Float16Array.from(g));
+  // One Adam step (bias-corrected): p - lr · g / (|g| + eps), rounded to float16.
+  const adam = k.optim.adam(0.01);
+  const [u, s] = adam.update(grads, adam.init(params), params);
+  for (const leaf of k.tree.leaves(s as k.tree.PyTree<k.Tensor>)) {
+    assert.ok(leaf.dtype === "float32" || leaf.dtype === "int32", `state dtype ${leaf.dtype}`);
+  }
+  const p1 = k.optim.applyUpdates(params, u);
+  assert.equal(p1.w.dtype, "float16");
+  const want = p0.map((p, i) => p - 0.01 * gh[i] / (Math.abs(gh[i]) + 1e-8));
+  sameBits(await p1.w.data(), Float16Array.from(want), "adam step");
+  // RMSProp and AdaGrad: first step p - lr · g / (sqrt(c · g²) + eps).
+  for (
+    const [name, opt, c] of [
+      ["rmsprop", k.optim.rmsprop(0.01), 0.01],
+      ["adagrad", k.optim.adagrad(0.01), 1],
+    ] as const
+  ) {
+    const [u2] = opt.update(grads, opt.init(params), params);
+    const got = await k.optim.applyUpdates(params, u2).w.data();
+    const eps = name === "rmsprop" ? 1e-8 : 1e-10;
+    const ref = p0.map((p, i) => p - 0.01 * gh[i] / (Math.sqrt(c * gh[i] * gh[i]) + eps));
+    withinUlps(got, Float16Array.from(ref), 1, name);
+  }
+});
