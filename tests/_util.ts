@@ -47,7 +47,9 @@ export function hasFloat16(device: string): boolean {
 
 /**
  * float32 tolerance per device. The CPU backend rounds every float32 op exactly (it computes
- * in float64 and rounds, accumulating sums in float64); WebGPU computes in float32 throughout:
+ * in float64 and rounds, accumulating sums in float64, except contractions of at least 16³
+ * multiply-adds, which its WebAssembly SIMD kernel accumulates in float32, as PyTorch and numpy
+ * do); WebGPU computes in float32 throughout:
  * sums accumulate in float32 (error grows with the reduction length) and transcendental
  * functions are accurate to a few ulps, not correctly rounded. Integer and bool results, and
  * PRNG bits, are exact on both.

@@ -145,6 +145,9 @@ export class KernelBuilder {
 
   /** A hash-consed operation; integer arithmetic is simplified on the way. */
   op(op: string, args: readonly Instr[], dtype: DType, arg?: unknown): Instr {
+    // Identities in a kernel (a same-dtype cast wrapping a differentiated input, stopGradient)
+    // are their operand, so a contraction under `grad` is still `load * load`.
+    if ((op === "cast" && args[0].dtype === dtype) || op === "stopGradient") return args[0];
     if (dtype === "int32" && INT_OPS.has(op)) {
       const s = this.simplifyInt(op, args);
       if (s) return s;

@@ -7,6 +7,10 @@
  * one: 4×4 output tiles accumulated in 16 locals over the whole reduction (each X and Y
  * element loaded once per tile), edges in 4×1 / 1×4 / 1×1 tiles, and the fused elementwise
  * epilogue (bias, activation, …) emitted once as a local function applied per element.
+ *
+ * Large float32 contractions instead call the WebAssembly SIMD kernel (`wasm/sgemm.ts`) once
+ * per batch index and apply the same epilogue to its results. That kernel accumulates in
+ * float32, as PyTorch and numpy do; the JS tiles accumulate in float64 and round once.
  * @module
  */
 import type { Instr, KernelIR } from "../../ir/kernel.ts";
@@ -14,6 +18,28 @@ import { roundSource } from "../../dtype.ts";
 import { type Access, findContraction } from "../contraction.ts";
 import { contiguousStrides } from "../../shape.ts";
 import { JsEmitter, type KernelSource } from "./codegen.ts";
+import { sgemmAvailable, sgemmFits } from "./wasm/sgemm.ts";
+
+/**
+ * Contractions with at least this many multiply-adds per batch index (M·N·K) use the wasm
+ * kernel where it is available. Measured kernel alone (2-vCPU AMD EPYC): the wasm call costs
+ * ~0.3 µs fixed, so the JS tiles win below ~100-250 multiply-adds and lose 2-5× from ~1000 up;
+ * below 16³ either takes under ~3 µs, lost in the per-kernel overhead, so small products keep
+ * the JS tiles and their float64 accumulation.
+ */
+export const WASM_MIN_WORK = 4096;
+
+let wasmEnabled = true;
+
+/**
+ * Turns the WebAssembly contraction kernel on or off for kernels compiled from now on (the
+ * benchmarks compare it with the JS tiles in one run); returns the previous setting.
+ */
+export function setWasmContractions(enabled: boolean): boolean {
+  const was = wasmEnabled;
+  wasmEnabled = enabled;
+  return was;
+}
 
 /** Renders a blocked contraction kernel, or undefined when `ir` is not one. */
 export function renderContraction(ir: KernelIR): KernelSource | undefined {
@@ -28,7 +54,7 @@ export function renderContraction(ir: KernelIR): KernelSource | undefined {
   const name = (x: Instr) => `v${x.id}`;
   const lin = (a: Access, extra: string) => {
     const parts = [String(a.c), ...batch.map((b) => `${cf(a, b)}*${name(b)}`), extra];
-    return parts.join(" + ");
+    return parts.filter((p) => p !== "").join(" + ");
   };
 
   // Epilogue as a function of the inputs, output indices and the accumulated value; built once
@@ -88,22 +114,38 @@ export function renderContraction(ir: KernelIR): KernelSource | undefined {
     ...tile(R, 1, pad + "  "),
     `${pad}}`,
   ];
+  const f32 = (a: Access) => a.load.dtype === "float32";
+  const wasm = wasmEnabled && f32(X) && f32(Y) && L.result!.dtype === "float32" &&
+    M * N * K >= WASM_MIN_WORK && sgemmFits(M, N, K) && sgemmAvailable();
   let pad = "";
   for (const b of batch) {
     e.lines.push(`${pad}for (let ${name(b)} = 0; ${name(b)} < ${size(b)}; ${name(b)}++) {`);
     pad += "  ";
   }
-  e.lines.push(
-    `${pad}let i0 = 0;`,
-    `${pad}for (; i0 + 4 <= ${M}; i0 += 4) {`,
-    `${pad}  const xBase = ${lin(X, `i0 * ${cxi}`)};`,
-    ...cols(4, pad + "  "),
-    `${pad}}`,
-    `${pad}for (; i0 < ${M}; i0++) {`,
-    `${pad}  const xBase = ${lin(X, `i0 * ${cxi}`)};`,
-    ...cols(1, pad + "  "),
-    `${pad}}`,
-  );
+  if (wasm) {
+    // C for this batch index: row-major M×N, a view into wasm memory; then the epilogue.
+    const args = [M, N, K, xs, lin(X, ""), cxi, cxr, ys, lin(Y, ""), cyj, cyr].join(", ");
+    const bargs = batch.map(name).join(", ");
+    const idx = [fixed, ...(bargs ? [bargs] : []), ...(i ? ["i0"] : []), "j0"].join(", ");
+    e.lines.push(
+      `${pad}const C = H.sgemm(${args});`,
+      `${pad}for (let i0 = 0, p = 0; i0 < ${M}; i0++) {`,
+      `${pad}  for (let j0 = 0; j0 < ${N}; j0++) epi(${idx}, C[p++]);`,
+      `${pad}}`,
+    );
+  } else {
+    e.lines.push(
+      `${pad}let i0 = 0;`,
+      `${pad}for (; i0 + 4 <= ${M}; i0 += 4) {`,
+      `${pad}  const xBase = ${lin(X, `i0 * ${cxi}`)};`,
+      ...cols(4, pad + "  "),
+      `${pad}}`,
+      `${pad}for (; i0 < ${M}; i0++) {`,
+      `${pad}  const xBase = ${lin(X, `i0 * ${cxi}`)};`,
+      ...cols(1, pad + "  "),
+      `${pad}}`,
+    );
+  }
   for (let k = 0; k < batch.length; k++) {
     pad = pad.slice(2);
     e.lines.push(`${pad}}`);

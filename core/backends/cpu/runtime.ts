@@ -1,8 +1,13 @@
-/** Scalar helpers that generated JavaScript kernels call as `H.*`. @module */
+/**
+ * Helpers that generated JavaScript kernels call as `H.*`: scalar functions, and the
+ * WebAssembly SIMD matmul that large float32 contractions call.
+ * @module
+ */
 
 import { erf } from "../../scalar.ts";
+import { sgemm } from "./wasm/sgemm.ts";
 
-export { erf };
+export { erf, sgemm };
 
 /** Round half to even (numpy / PyTorch `round`). */
 export function roundEven(x: number): number {
@@ -29,4 +34,5 @@ export const H: {
   roundEven: typeof roundEven;
   imod: typeof imod;
   fmod: typeof fmod;
-} = { erf, roundEven, imod, fmod };
+  sgemm: typeof sgemm;
+} = { erf, roundEven, imod, fmod, sgemm };
