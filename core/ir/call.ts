@@ -143,7 +143,13 @@ export interface CallPrimitive extends Primitive {
   readonly call: CallRules;
 }
 
-const projRefs = new WeakMap<Node, WeakRef<Node>[]>();
+/**
+ * A call's outputs, held strongly from the call node (an ephemeron: collected with it). Not
+ * `WeakRef`s: every `new WeakRef(x)` keeps `x` alive until the current job ends, so a
+ * synchronous loop of CPU `jit` steps (one job) would keep every step's outputs, and their
+ * buffers, alive. The price: an output dropped before its call runs is still computed.
+ */
+const projRefs = new WeakMap<Node, Node[]>();
 
 /** Creates a call node and returns its outputs (one `proj` node each). */
 export function makeCall(op: string, src: readonly Node[], arg: CallArg): Node[] {
@@ -165,13 +171,13 @@ export function makeCall(op: string, src: readonly Node[], arg: CallArg): Node[]
       arg.device,
     )
   );
-  projRefs.set(c, outs.map((o) => new WeakRef(o)));
+  projRefs.set(c, outs);
   return outs;
 }
 
-/** The outputs of a call node that are still referenced (`undefined` where collected). */
+/** The outputs of a call node (`undefined` for none known). */
 export function projsOf(call: Node): (Node | undefined)[] {
-  return (projRefs.get(call) ?? []).map((r) => r.deref());
+  return projRefs.get(call) ?? [];
 }
 
 register(PLACEHOLDER, PROJ);

@@ -28,6 +28,12 @@ import { fmt } from "../shape.ts";
 /** A buffer that can give its memory back. */
 export interface Releasable extends BufferHandle {
   release(): void;
+  /**
+   * What the garbage-collection finalizer holds instead of the buffer, if the memory can be
+   * reclaimed by the JS garbage collector itself (host memory): the buffer then dies with its
+   * node, and the token only settles the accounting when (if ever) the finalizer runs.
+   */
+  finalizationToken?(): { release(): void };
 }
 
 type Step =

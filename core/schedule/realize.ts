@@ -19,12 +19,18 @@ import { debugLevel } from "../debug.ts";
 
 export type { Releasable };
 
-const finalizer = new FinalizationRegistry<Releasable>((buf) => buf.release());
+const finalizer = new FinalizationRegistry<{ release(): void }>((buf) => buf.release());
 
-/** Attaches a buffer to a node; the buffer is released when the node is collected. */
+/**
+ * Attaches a buffer to a node; the buffer is released when the node is collected. Finalizers
+ * run only when the event loop turns, which a synchronous training loop (CPU `jit` steps) never
+ * lets happen, so host buffers register a token instead and their memory is freed by the
+ * collector with the node (GPU buffers need the finalizer to return them to the pool).
+ */
 export function bindBuffer(node: Node, buf: BufferHandle): void {
   node.setBuffer(buf);
-  finalizer.register(node, buf as Releasable, node);
+  const r = buf as Releasable;
+  finalizer.register(node, r.finalizationToken?.() ?? r, node);
 }
 
 /** Releases a node's buffer now; later use of the node raises an error. */

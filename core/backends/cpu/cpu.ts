@@ -18,18 +18,38 @@ type KernelFn = (out: TypedArray, ins: TypedArray[]) => void;
 /** A CPU buffer: a typed array plus pool bookkeeping. */
 export class CpuBuffer implements BufferHandle {
   readonly device = "cpu";
-  released = false;
+  /** Shared with the finalization token, which must not hold the buffer. */
+  private readonly state = { released: false };
   constructor(
     readonly dtype: DType,
     readonly size: number,
     readonly data: TypedArray,
-    private owner: CpuBackend,
+    readonly owner: CpuBackend,
   ) {}
   /** Returns the memory to the pool. Idempotent. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
+    if (this.state.released) return;
+    this.state.released = true;
     this.owner.recycle(this);
+  }
+
+  /** Whether the memory went back (released or collected). */
+  get released(): boolean {
+    return this.state.released;
+  }
+
+  /** For the GC finalizer: settles the live counts without holding the typed array (which
+   * the collector frees with the tensor, even in a loop that never yields to the event loop).
+   * The token must not reference the buffer itself. */
+  finalizationToken(): { release(): void } {
+    const { dtype, size, owner, state } = this;
+    return {
+      release: () => {
+        if (state.released) return;
+        state.released = true;
+        owner.forget(dtype, size);
+      },
+    };
   }
 }
 
@@ -61,11 +81,16 @@ export class CpuBackend implements Backend {
     return new CpuBuffer(dtype, size, data, this);
   }
 
+  /** Internal: a buffer collected with its tensor leaves the live counts (its memory is gone). */
+  forget(dtype: DType, size: number): void {
+    this.live--;
+    this.liveBytes -= size * itemsize(dtype);
+  }
+
   /** Internal: a released buffer's memory goes back to the pool. */
   recycle(b: CpuBuffer): void {
-    this.live--;
+    this.forget(b.dtype, b.size);
     const bytes = b.size * itemsize(b.dtype);
-    this.liveBytes -= bytes;
     if (this.pooledBytes + bytes > POOL_LIMIT_BYTES) return;
     const key = `${b.dtype}:${b.size}`;
     let list = this.pool.get(key);
