@@ -77,6 +77,16 @@ export const TOL: Record<DType, Tol> = {
 /** Exact comparison (integers, bools, values that movement ops only copy). */
 export const EXACT: Tol = { rtol: 0, atol: 0 };
 
+/** Bitwise equality by `Object.is`: NaN equals NaN (any payload), -0 differs from 0. */
+export function sameValues(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string) {
+  assert.equal(actual.length, expected.length, `${msg}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      assert.fail(`${msg}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
 /** Formats a number so that -0, NaN and infinities are visible. */
 function show(v: number): string {
   return Object.is(v, -0) ? "-0" : String(v);

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import * as k from "../mod.ts";
 import { getBackend } from "../core/backends/backend.ts";
 import type { WebGpuBackend } from "../core/backends/webgpu/webgpu.ts";
-import { allClose, DEVICES, hasFloat16, rejectsWith, rng } from "./_util.ts";
+import { allClose, DEVICES, hasFloat16, rejectsWith, rng, sameValues } from "./_util.ts";
 
 const F16 = DEVICES.filter(hasFloat16);
 const h = Math.f16round;
@@ -19,18 +19,6 @@ const h = Math.f16round;
 const f16Bits = (bits: number[]) => new Float16Array(new Uint16Array(bits).buffer);
 const bitsArb = (n: number) =>
   fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: n, maxLength: n });
-
-/** Bitwise equality with NaN equal to NaN (payloads may differ between backends). */
-function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string) {
-  assert.equal(actual.length, expected.length, `${msg}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
-    if (Number.isNaN(e) && Number.isNaN(a)) continue;
-    if (!Object.is(a, e)) {
-      assert.fail(`${msg}: element ${i} is ${a}, expected ${e}`);
-    }
-  }
-}
 
 /** Within `ulps` float16 ulps (of the expected value's binade). */
 function withinUlps(
@@ -70,16 +58,16 @@ for (const device of F16) {
         const x = t16(a), y = t16(b);
         const ref = (f: (p: number, q: number) => number) =>
           Float16Array.from(a, (v, i) => f(v, b[i]));
-        sameBits(await x.add(y).data(), ref((p, q) => p + q), "add");
-        sameBits(await x.sub(y).data(), ref((p, q) => p - q), "sub");
-        sameBits(await x.mul(y).data(), ref((p, q) => p * q), "mul");
+        sameValues(await x.add(y).data(), ref((p, q) => p + q), "add");
+        sameValues(await x.sub(y).data(), ref((p, q) => p - q), "sub");
+        sameValues(await x.mul(y).data(), ref((p, q) => p * q), "mul");
         const div = await x.div(y).data(), sq = await k.sqrt(x.abs()).data();
         const refDiv = ref((p, q) => p / q),
           refSq = Float16Array.from(a, (v) => Math.sqrt(Math.abs(v)));
         // The CPU rounds the float64 result once; WGSL's f32 `/` is only required within 2.5 ulp.
         if (device === "cpu") {
-          sameBits(div, refDiv, "div");
-          sameBits(sq, refSq, "sqrt");
+          sameValues(div, refDiv, "div");
+          sameValues(sq, refSq, "sqrt");
         } else {
           withinUlps(div, refDiv, 1, "div");
           withinUlps(sq, refSq, 1, "sqrt");
@@ -104,7 +92,7 @@ for (const device of F16) {
     x = await step(x.sub(0.3));
     const den = await step((await step(t16(b).mul(t16(b)))).add(1));
     const ref = await x.div(den).data();
-    if (device === "cpu") sameBits(fused, ref, "fused vs op-by-op");
+    if (device === "cpu") sameValues(fused, ref, "fused vs op-by-op");
     else withinUlps(fused, ref, 1, "fused vs op-by-op"); // division: see above
     // Host reference for the same rounding sequence.
     const host = Float16Array.from(a, (v, i) => {
@@ -134,30 +122,30 @@ for (const device of F16) {
     ];
     const f32 = k.tensor(Float32Array.from(vals), { device });
     const expected = Float16Array.from(Float32Array.from(vals));
-    sameBits(await f32.astype("float16").data(), expected, "float32 -> float16");
+    sameValues(await f32.astype("float16").data(), expected, "float32 -> float16");
     const f64 = k.tensor(Float64Array.from(vals), { device: "cpu" });
-    sameBits(await f64.astype("float16").data(), Float16Array.from(vals), "float64 -> float16");
+    sameValues(await f64.astype("float16").data(), Float16Array.from(vals), "float64 -> float16");
     const ints = k.tensor([2049, 2051, -2051, 65503, 70000, 7], { dtype: "int32", device });
-    sameBits(
+    sameValues(
       await ints.astype("float16").data(),
       Float16Array.from([2049, 2051, -2051, 65503, 70000, 7]),
       "int32 -> float16",
     );
     const back = t16([2.5, -2.5, 0.99951171875, 65504, -7.75]);
-    sameBits(await back.astype("int32").data(), [2, -2, 0, 65504, -7], "float16 -> int32");
-    sameBits(
+    sameValues(await back.astype("int32").data(), [2, -2, 0, 65504, -7], "float16 -> int32");
+    sameValues(
       await back.astype("float32").data(),
       Float32Array.from([2.5, -2.5, 0.99951171875, 65504, -7.75]),
       "float16 -> float32",
     );
-    sameBits(await t16([0, -0, 3, NaN]).astype("bool").data(), [0, 0, 1, 1], "float16 -> bool");
+    sameValues(await t16([0, -0, 3, NaN]).astype("bool").data(), [0, 0, 1, 1], "float16 -> bool");
     // Constants are rounded to float16 where they meet a float16 tensor.
-    sameBits(
+    sameValues(
       await t16([1, 2]).add(0.1).data(),
       Float16Array.from([1 + h(0.1), 2 + h(0.1)]),
       "weak scalar",
     );
-    sameBits(
+    sameValues(
       await k.full([3], 0.1, { dtype: "float16", device }).data(),
       Float16Array.from([0.1, 0.1, 0.1]),
       "full",
@@ -186,9 +174,9 @@ for (const device of F16) {
         if (device === "webgpu") gpu().workgroupKernels = coop;
         try {
           const s = await t16(a).sum().data();
-          sameBits(s, [h(exact)], `sum of ${n} (workgroup kernels: ${coop})`);
+          sameValues(s, [h(exact)], `sum of ${n} (workgroup kernels: ${coop})`);
           const m = await t16(a).max().data();
-          sameBits(m, [Math.max(...a)], `max of ${n}`);
+          sameValues(m, [Math.max(...a)], `max of ${n}`);
         } finally {
           if (device === "webgpu") gpu().workgroupKernels = undefined;
         }
@@ -200,8 +188,8 @@ for (const device of F16) {
       { length: 12 },
       (_, i) => m.slice(i * 40, i * 40 + 40).reduce((s, v) => s + v, 0),
     );
-    sameBits(await t16(m, [12, 40]).sum({ axis: 1 }).data(), Float16Array.from(rows), "row sums");
-    sameBits(
+    sameValues(await t16(m, [12, 40]).sum({ axis: 1 }).data(), Float16Array.from(rows), "row sums");
+    sameValues(
       await t16(m, [12, 40]).mean({ axis: 1 }).data(),
       Float16Array.from(rows.map((v) => v / 40)),
       "row means",
@@ -232,8 +220,8 @@ for (const device of F16) {
           }
           const x = t16(a, [M, K]), y = t16(b, [K, N]);
           const msg = `[${M},${K}]@[${K},${N}] (staged: ${staged})`;
-          sameBits(await k.matmul(x, y).data(), ref, msg);
-          sameBits(
+          sameValues(await k.matmul(x, y).data(), ref, msg);
+          sameValues(
             await k.relu(k.matmul(x, y).add(t16(bias))).data(),
             refEpi,
             `${msg} + bias, relu`,
@@ -286,7 +274,7 @@ for (const device of F16) {
       withinUlps(await out.data(), Float16Array.from(input, ref), 2, name);
     }
     // Integers are exact up to 2048; 2049 rounds to even.
-    sameBits(
+    sameValues(
       await k.arange(2045, 2052, 1, { dtype: "float16", device }).data(),
       Float16Array.from([2045, 2046, 2047, 2048, 2048, 2050, 2052]),
       "arange",
@@ -304,7 +292,7 @@ for (const device of F16) {
     // Through a cast: float32 loss of float16 parameters (mixed precision).
     const g2 = k.grad((x: k.Tensor) => k.sum(x.astype("float32").mul(x.astype("float32"))))(t16(a));
     assert.equal(g2.dtype, "float16");
-    sameBits(await g2.data(), Float16Array.from(a, (v) => 2 * v), "d/dx sum(x²) through float32");
+    sameValues(await g2.data(), Float16Array.from(a, (v) => 2 * v), "d/dx sum(x²) through float32");
   });
 
   Deno.test(`float16: odd sizes upload, scan and slice at odd offsets [${device}]`, async () => {
@@ -322,10 +310,10 @@ for (const device of F16) {
         c[j] = h(c[j] + xs[t * 3 + j]);
       }
     }
-    sameBits(await carry.data(), Float16Array.from(c), "scan carry");
-    sameBits(await ys.data(), Float16Array.from(ysRef), "scan outputs");
-    sameBits(await t16([1.5, 2.5, 3.5]).data(), [1.5, 2.5, 3.5], "odd upload");
-    sameBits(
+    sameValues(await carry.data(), Float16Array.from(c), "scan carry");
+    sameValues(await ys.data(), Float16Array.from(ysRef), "scan outputs");
+    sameValues(await t16([1.5, 2.5, 3.5]).data(), [1.5, 2.5, 3.5], "odd upload");
+    sameValues(
       await t16(xs, [7, 3]).slice([[1, 6], [1, 2]]).data(),
       [2.25, 3.75, 5.25, 6.75, 8.25],
       "odd slice",
@@ -343,7 +331,7 @@ for (const device of F16) {
     const cpu = await k.random.uniform(k.random.key(42, { device: "cpu" }), [4096], {
       dtype: "float16",
     }).data();
-    sameBits(uv, cpu, "uniform bits vs cpu");
+    sameValues(uv, cpu, "uniform bits vs cpu");
     const lo = await k.random.uniform(key, [2000], { dtype: "float16", minval: -2, maxval: 2 })
       .data();
     for (const v of lo) assert.ok(v >= -2 && v < 2, `uniform in [-2, 2): ${v}`);
@@ -377,11 +365,11 @@ Deno.test("float16: .npy files written by NumPy load as float16 and round-trip",
     h(1 / 3),
     2048,
   ];
-  sameBits(await t.data(), expected, "half.npy");
+  sameValues(await t.data(), expected, "half.npy");
   const bytes = await k.data.encodeNpy(t);
   const back = k.data.parseNpy(bytes);
   assert.equal(back.dtype, "float16");
-  sameBits(await back.data(), expected, "npy round trip");
+  sameValues(await back.data(), expected, "npy round trip");
   // The same bytes as NumPy wrote (header padding included).
   const orig = await Deno.readFile(new URL("./fixtures/half.npy", import.meta.url));
   assert.deepEqual(bytes.slice(-24), orig.slice(-24));
@@ -400,8 +388,8 @@ Deno.test("float16: safetensors stores F16 and loads it as float16", async () =>
     assert.deepEqual(header.w.data_offsets[1] - header.w.data_offsets[0], 8);
     const back = await k.io.load<{ w: k.Tensor; b: k.Tensor }>(`${dir}/p.safetensors`);
     assert.equal(back.w.dtype, "float16");
-    sameBits(await back.w.data(), Float16Array.from([0.1, -2, 65504, 3]), "w");
-    sameBits(await back.b.data(), [1, 2, 3], "b");
+    sameValues(await back.w.data(), Float16Array.from([0.1, -2, 65504, 3]), "w");
+    sameValues(await back.b.data(), [1, 2, 3], "b");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -510,7 +498,7 @@ Deno.test("float16: optimizers keep float32 state for float16 parameters (no und
   const p1 = k.optim.applyUpdates(params, u);
   assert.equal(p1.w.dtype, "float16");
   const want = p0.map((p, i) => p - 0.01 * gh[i] / (Math.abs(gh[i]) + 1e-8));
-  sameBits(await p1.w.data(), Float16Array.from(want), "adam step");
+  sameValues(await p1.w.data(), Float16Array.from(want), "adam step");
   // RMSProp and AdaGrad: first step p - lr · g / (sqrt(c · g²) + eps).
   for (
     const [name, opt, c] of [

@@ -13,7 +13,7 @@ import {
   WebGpuKernel,
 } from "../core/backends/webgpu/webgpu.ts";
 import { wgslLiteral } from "../core/backends/webgpu/wgsl.ts";
-import { allClose, DEVICES, F32_TOL, rng } from "./_util.ts";
+import { allClose, DEVICES, F32_TOL, rng, sameValues } from "./_util.ts";
 
 const ignore = !DEVICES.includes("webgpu");
 const gpu = () => getBackend("webgpu") as WebGpuBackend;
@@ -25,14 +25,6 @@ async function both(
 ): Promise<[ArrayLike<number>, ArrayLike<number>]> {
   const [c, g] = await Promise.all([f("cpu").data(), f("webgpu").data()]);
   return [c, g];
-}
-
-/** Bitwise equality, NaN equal to NaN, -0 distinct from 0. */
-function same(a: ArrayLike<number>, b: ArrayLike<number>, msg: string): void {
-  assert.equal(a.length, b.length, `${msg}: length`);
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i])) assert.fail(`${msg}: index ${i}: cpu ${a[i]}, webgpu ${b[i]}`);
-  }
 }
 
 Deno.test({
@@ -74,7 +66,7 @@ Deno.test({
       assert.deepEqual(g.shape, x.shape);
       const back = await k.devicePut(g.add(k.zerosLike(g)), "cpu");
       assert.equal(back.device, "cpu");
-      same(back.dataSync(), x.dataSync(), `round trip ${x.dtype}`);
+      sameValues(back.dataSync(), x.dataSync(), `round trip ${x.dtype}`);
       assert.equal(await k.devicePut(g, "webgpu"), g, "same device is a no-op");
     }
     await assert.rejects(() => k.devicePut(f, "tpu"), /devicePut: unknown device "tpu"/);
@@ -247,7 +239,7 @@ Deno.test({
       out.release();
     }
     // The backend still works afterwards.
-    same(await k.tensor([1, 2], W).add(1).data(), new Float32Array([2, 3]), "after an error");
+    sameValues(await k.tensor([1, 2], W).add(1).data(), new Float32Array([2, 3]), "after an error");
   },
 });
 
@@ -312,11 +304,11 @@ Deno.test({
     ];
     for (const [name, op] of int32Ops) {
       const [c, g] = await both((d) => op(I(d, a), I(d, b)));
-      same(c, g, `int32 ${name}`);
+      sameValues(c, g, `int32 ${name}`);
     }
     for (const [name, op] of [["neg", k.neg], ["abs", k.abs], ["sign", k.sign]] as const) {
       const [c, g] = await both((d) => op(I(d, ints)));
-      same(c, g, `int32 ${name}`);
+      sameValues(c, g, `int32 ${name}`);
     }
     // (No subnormals: GPUs may flush them to zero.)
     const fl = [NaN, Infinity, -Infinity, -0, 0, 1.5, -2.5, 0.5, 3e9, -3e9, 1e20, 2 ** 31, -0.75];
@@ -339,7 +331,7 @@ Deno.test({
     ];
     for (const [name, op] of floatOps) {
       const [c, g] = await both((d) => op(F(d, fa), F(d, fb)));
-      same(c, g, `float32 ${name}`);
+      sameValues(c, g, `float32 ${name}`);
     }
     const unary: [string, (x: k.Tensor) => k.Tensor][] = [
       ["astype int32", (x) => x.astype("int32")],
@@ -356,7 +348,7 @@ Deno.test({
     ];
     for (const [name, op] of unary) {
       const [c, g] = await both((d) => op(F(d, fl)));
-      same(c, g, `float32 ${name}`);
+      sameValues(c, g, `float32 ${name}`);
     }
     // Special values through transcendental functions: the same class of result.
     // (sin/cos: accurate arguments below 1e5 only.)
@@ -520,7 +512,7 @@ Deno.test({
       );
       const got = await out.data();
       allClose(got, want, F32_TOL.webgpu, `${name} vs cpu`);
-      same(scalar, got, `${name}: scalar vs vec4 kernels`);
+      sameValues(scalar, got, `${name}: scalar vs vec4 kernels`);
     }
   },
 });

@@ -269,14 +269,15 @@ export class WebGpuBackend implements Backend {
     const wg = this.workgroupKernels ?? this.adapter?.hardware ?? true;
     const k: WgslKernel = renderContraction(ir, wg) ??
       (this.vectorize ? renderVec4(ir) : undefined) ?? renderGeneric(ir, wg);
-    if (this.adapter && !this.adapter.f16 && k.source.startsWith("enable f16;")) {
-      throw new Error(float16Error(this.adapter.description));
-    }
     let hit = this.cache.get(k.source);
     if (!hit) {
       hit = new WebGpuKernel(k.source, k.dispatch, ir.inputs.length);
       this.cache.set(k.source, hit);
     } else this.counters.pipelineHits++;
+    // Early where the adapter is known; buildPipelines checks again for kernels made before.
+    if (hit.f16 && this.adapter && !this.adapter.f16) {
+      throw new Error(float16Error(this.adapter.description));
+    }
     return hit;
   }
 
