@@ -8,6 +8,7 @@
  * meeting an int or bool tensor gives `float32`. A JS boolean adopts the tensor's dtype.
  * @module
  */
+import { describe, typeError } from "./errors.ts";
 
 /**
  * The element types Kiln supports. `float64` runs on the CPU backend only; `float16` is a
@@ -103,7 +104,12 @@ export function dtypeOfArray(a: ArrayBufferView): DType | undefined {
 /** Throws unless `d` names a dtype. */
 export function checkDtype(op: string, d: unknown): DType {
   if (typeof d === "string" && d in RANK) return d as DType;
-  throw new TypeError(`${op}: unknown dtype ${JSON.stringify(d)} (expected one of ${DTYPES})`);
+  throw typeError(
+    op,
+    `unknown dtype ${typeof d === "string" ? JSON.stringify(d) : describe(d)} (expected one of ${
+      DTYPES.join(", ")
+    })`,
+  );
 }
 
 /** Machine limits of a float dtype (as `jnp.finfo` / `torch.finfo`). */
@@ -135,7 +141,7 @@ const FINFO: Record<string, [bits: number, mant: number, emin: number, max: numb
  */
 export function finfo(d: DType): FloatInfo {
   const f = FINFO[checkDtype("finfo", d)];
-  if (!f) throw new TypeError(`finfo: ${d} is not a float dtype (use iinfo for int32)`);
+  if (!f) throw typeError("finfo", `${d} is not a float dtype (use iinfo for int32)`);
   const [bits, mant, emin, max] = f;
   return {
     dtype: d,
@@ -165,7 +171,7 @@ export function iinfo(d: DType): IntInfo {
   checkDtype("iinfo", d);
   if (d === "int32") return { dtype: d, bits: 32, min: -2147483648, max: 2147483647 };
   if (d === "bool") return { dtype: d, bits: 8, min: 0, max: 1 };
-  throw new TypeError(`iinfo: ${d} is not an integer dtype (use finfo for floats)`);
+  throw typeError("iinfo", `${d} is not an integer dtype (use finfo for floats)`);
 }
 
 /** The dtype two dtypes promote to (as `jnp.promote_types`). @example k.promoteTypes("int32", "float16") // "float16" */

@@ -4,6 +4,12 @@
  * @module
  */
 export { Tensor } from "./tensor/tensor.ts";
+export { KilnError } from "./errors.ts";
+/**
+ * The error mechanism, for code that builds on Kiln (nn, optim, data, your own ops):
+ * `publicOp`/`userOp`/`userCallback` carry the user-level name, validators check arguments.
+ */
+export * as errors from "./errors.ts";
 export type { TensorLike } from "./tensor/convert.ts";
 export type { DType, FloatInfo, IntInfo, TypedArray } from "./dtype.ts";
 export { finfo, iinfo, promoteTypes } from "./dtype.ts";

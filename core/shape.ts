@@ -1,4 +1,5 @@
 /** Shape arithmetic shared by the IR and the op API: broadcasting, axes, strides. @module */
+import { checkInts, describe, rangeError, shapeError, typeError } from "./errors.ts";
 
 /** A tensor shape: one non-negative integer per axis. */
 export type Shape = readonly number[];
@@ -42,8 +43,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       if (d === out[o] || d === 1) continue;
       if (out[o] === 1) out[o] = d;
       else {
-        throw new Error(
-          `${op}: shapes ${shapes.map(fmt).join(" and ")} do not broadcast (axis ${o - rank}: ${
+        throw shapeError(
+          op,
+          `shapes ${shapes.map(fmt).join(" and ")} do not broadcast (axis ${o - rank}: ${
             out[o]
           } vs ${d})`,
         );
@@ -55,8 +57,11 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 
 /** Normalizes one possibly negative axis against `rank`. */
 export function normAxis(op: string, axis: number, rank: number, what = "axis"): number {
+  if (typeof axis !== "number") {
+    throw typeError(op, `${what} must be an integer, got ${describe(axis)}`);
+  }
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    throw new RangeError(`${op}: ${what} ${axis} is out of range for rank ${rank}`);
+    throw rangeError(op, `${what} ${axis} is out of range for rank ${rank}`);
   }
   return axis < 0 ? axis + rank : axis;
 }
@@ -68,21 +73,19 @@ export function normAxes(
   rank: number,
 ): number[] {
   if (axis === undefined || axis === null) return [...Array(rank).keys()];
+  if (typeof axis !== "number" && !Array.isArray(axis)) {
+    throw typeError(op, `axis must be an integer or an array of integers, got ${describe(axis)}`);
+  }
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => normAxis(op, a, rank));
   const uniq = [...new Set(out)].sort((a, b) => a - b);
   if (uniq.length !== out.length) {
-    throw new Error(`${op}: repeated axis in ${JSON.stringify(axis)}`);
+    throw rangeError(op, `repeated axis in ${JSON.stringify(axis)}`);
   }
   return uniq;
 }
 
 /** Validates a user shape: non-negative integers. */
 export function checkShape(op: string, shape: unknown, what = "shape"): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(
-      `${op}: ${what} must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
-    );
-  }
-  return [...shape];
+  return checkInts(op, shape, what, 0);
 }

@@ -16,6 +16,7 @@ import * as la from "./linalg.ts";
 import * as ix from "./indexing.ts";
 import { formatValues, readData, readDataSync, toNested } from "./readback.ts";
 import type { TensorLike } from "./convert.ts";
+import { registerTensorClass } from "../errors.ts";
 
 /** An immutable, lazy n-dimensional array. */
 export class Tensor {
@@ -411,6 +412,8 @@ export class Tensor {
     return ix.take(this, indices, opts);
   }
 }
+
+registerTensorClass(Tensor);
 
 /** Reading a value inside a trace raises at once (not as a rejected promise later). */
 function checkConcrete(n: Node): void {
