@@ -64,3 +64,4 @@ export { jit, type JitOptions, type Jitted, type Lowered } from "./transforms/ji
 export { scan, type ScanOptions } from "./transforms/control/scan.ts";
 export { cond, switchCase } from "./transforms/control/branch.ts";
 export { foriLoop, whileLoop } from "./transforms/control/loop.ts";
+export { debugNans, type DebugNansMode, FloatingPointError } from "./debug.ts";

@@ -12,6 +12,22 @@ export interface BufferHandle {
 let nextId = 0;
 let keepGraph = 0;
 
+/** Where a node came from: the user-level op that built it and the user's source line. */
+export interface Origin {
+  /** The public function the user called (`log`, `logSoftmax`, `gradient of sqrt`, ...). */
+  readonly op: string;
+  /** The user's source location (`file.ts:12:5`), or `""` when unknown. */
+  readonly site: string;
+}
+
+/** Set only while NaN debugging is on (see core/debug.ts), so nodes cost nothing otherwise. */
+let captureOrigin: (() => Origin | undefined) | null = null;
+
+/** Installs (or, with null, removes) the function that records each new node's origin. */
+export function setOriginCapture(f: (() => Origin | undefined) | null): void {
+  captureOrigin = f;
+}
+
 /**
  * While a transform traces a function, realized nodes keep their op and sources (as well as
  * their buffer) so the trace can still be differentiated through them.
@@ -40,6 +56,8 @@ export class Node {
   readonly id: number = nextId++;
   /** The device buffer once realized. */
   buffer: BufferHandle | null = null;
+  /** The user-level op and source line that built this node (NaN debugging only). */
+  readonly origin: Origin | undefined = captureOrigin?.();
 
   constructor(
     public op: string,

@@ -22,8 +22,10 @@ import type {
   Graph,
   PlaceholderArg,
 } from "../ir/call.ts";
-import { type ScheduleItem, scheduleNodes } from "./schedule.ts";
+import { type ScheduledKernel, type ScheduleItem, scheduleNodes } from "./schedule.ts";
 import { fmt } from "../shape.ts";
+import { nanMode } from "../debug.ts";
+import { explainBadValue, firstBad, isFloat } from "./nans.ts";
 
 /** A buffer that can give its memory back. */
 export interface Releasable extends BufferHandle {
@@ -36,7 +38,7 @@ export interface Releasable extends BufferHandle {
   finalizationToken?(): { release(): void };
 }
 
-type Step =
+export type Step =
   | {
     readonly kind: "kernel";
     readonly kernel: CompiledKernel;
@@ -45,6 +47,8 @@ type Step =
     readonly out: number;
     readonly dtype: DType;
     readonly size: number;
+    /** The scheduled kernel (NaN debugging re-evaluates its nodes one by one). */
+    readonly item: ScheduledKernel;
   }
   | {
     readonly kind: "copy";
@@ -69,6 +73,8 @@ export interface Plan {
   readonly nSlots: number;
   /** Realized nodes read by the program (their buffers are looked up at run time). */
   readonly consts: ReadonlyMap<number, Node>;
+  /** The placeholders bound to the first slots. */
+  readonly inputs: readonly Node[];
   readonly outSlots: readonly number[];
   /** The node each computed slot stands for (eager realize binds them). */
   readonly slotNode: readonly (Node | undefined)[];
@@ -150,7 +156,8 @@ export function compilePlan(
       const device = it.output.device;
       const size = it.ir.outShape.reduce((a, d) => a * d, 1);
       const kernel = getBackend(device).compile(it.ir);
-      steps.push({ kind: "kernel", kernel, device, ins, out, dtype: it.output.dtype, size });
+      const dtype = it.output.dtype;
+      steps.push({ kind: "kernel", kernel, device, ins, out, dtype, size, item: it });
       kernels++;
     } else {
       const ins = it.inputs.map(read);
@@ -194,6 +201,7 @@ export function compilePlan(
     steps,
     nSlots: slotNode.length,
     consts,
+    inputs,
     outSlots,
     slotNode,
     releaseAfter,
@@ -212,6 +220,8 @@ export class Executor implements ExecContext {
   private pending = new Map<string, Launch[]>();
   /** Kernels launched so far. */
   launched = 0;
+  /** Set while NaN debugging re-evaluates a kernel (its own kernels are not checked). */
+  explaining = false;
 
   alloc(dtype: DType, size: number, device: string): BufferHandle {
     return getBackend(device).alloc(dtype, size);
@@ -263,6 +273,12 @@ export class Executor implements ExecContext {
         bufs[st.out] = output;
         this.push(st.device, { kernel: st.kernel, inputs: st.ins.map((s) => bufs[s]!), output });
         this.launched++;
+        const mode = nanMode();
+        // NaN debugging: read every float output back (only in this mode: no reads otherwise).
+        if (mode !== false && !this.explaining && isFloat(st.dtype)) {
+          const bad = firstBad(yield* this.read(output), mode);
+          if (bad >= 0) yield* explainBadValue(this, plan, st, bufs, mode);
+        }
       } else if (st.kind === "copy") {
         const out = this.alloc(st.dtype, st.size, st.device);
         bufs[st.out] = out;

@@ -17,6 +17,7 @@ import { between, withTracing } from "./trace.ts";
 import { prim } from "../ir/primitive.ts";
 import * as B from "../ir/build.ts";
 import { fmt } from "../shape.ts";
+import { withDerivedOrigin } from "../debug.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { flatten, formatDef, type PyTree, sameDef, type TreeDef, unflatten } from "./tree.ts";
 
@@ -57,7 +58,8 @@ export function backward(
       const gs = callCts.get(e.node);
       if (!gs) continue;
       if (!p.call?.vjp) throw new Error(`vjp: ${e.op} is not reverse-differentiable`);
-      p.call.vjp(gs, { src: e.src, arg: e.arg, out: e.node }).forEach((gi, j) => {
+      const eq = { src: e.src, arg: e.arg, out: e.node };
+      withDerivedOrigin(e.node, "gradient", () => p.call!.vjp!(gs, eq)).forEach((gi, j) => {
         if (gi) accumulate(ct, e.src[j], gi);
       });
       continue;
@@ -74,7 +76,12 @@ export function backward(
     }
     const rule = p.vjp;
     if (!rule) throw new Error(`vjp: primitive "${e.op}" has no VJP rule`);
-    const gs = rule(g, { src: e.src, arg: e.arg, out: e.node });
+    // NaN debugging attributes the VJP's nodes to the primal op ("gradient of log").
+    const gs = withDerivedOrigin(
+      e.node,
+      "gradient",
+      () => rule(g, { src: e.src, arg: e.arg, out: e.node }),
+    );
     gs.forEach((gi, j) => {
       if (gi) accumulate(ct, e.src[j], gi);
     });
@@ -103,12 +110,17 @@ export function forward(
     const p = prim(e.op);
     if (p.kind === "call") {
       if (!p.call?.jvp) throw new Error(`jvp: ${e.op} is not forward-differentiable`);
-      callTans.set(e.node, p.call.jvp(ts, { src: e.src, arg: e.arg, out: e.node }));
+      const eq = { src: e.src, arg: e.arg, out: e.node };
+      callTans.set(e.node, withDerivedOrigin(e.node, "tangent", () => p.call!.jvp!(ts, eq)));
       continue;
     }
     const rule = p.jvp;
     if (!rule) throw new Error(`jvp: primitive "${e.op}" has no JVP rule`);
-    const t = rule(ts, { src: e.src, arg: e.arg, out: e.node });
+    const t = withDerivedOrigin(
+      e.node,
+      "tangent",
+      () => rule(ts, { src: e.src, arg: e.arg, out: e.node }),
+    );
     if (t) tan.set(e.node, t);
   }
   return outs.map((o) => tan.get(o) ?? null);
