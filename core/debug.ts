@@ -5,6 +5,7 @@
  * @module
  */
 import { type Node, type Origin, setOriginCapture } from "./ir/node.ts";
+import { currentOp, KilnError } from "./errors.ts";
 
 let cached: number | undefined;
 
@@ -27,12 +28,12 @@ export type DebugNansMode = false | "nan" | "inf";
  * The error NaN debugging raises (as JAX's `FloatingPointError`): the message starts with the
  * user-level op, and the fields say what produced the value and where.
  */
-export class FloatingPointError extends Error {
+export class FloatingPointError extends KilnError {
   override name = "FloatingPointError";
   constructor(
     message: string,
     /** The user-level op that built the culprit (`log`, `gradient of sqrt`, ...). */
-    readonly op: string,
+    op: string,
     /** The primitive that computed it (`log`, `mul`, ...). */
     readonly primitive: string,
     /** The user's source line where the op was called (`""` when unknown). */
@@ -40,7 +41,7 @@ export class FloatingPointError extends Error {
     /** Whether the bad value is NaN or an infinity. */
     readonly value: "NaN" | "Infinity" | "-Infinity",
   ) {
-    super(message);
+    super(op, message);
   }
 }
 
@@ -148,8 +149,12 @@ function captureFromStack(): Origin | undefined {
       lastLib = m;
       continue;
     }
+    const site = shortSite(m[2], m[3], m[4]);
+    // The public op running now (core/errors.ts) names composites exactly (`nn.mlp.apply`).
+    const cur = currentOp();
+    if (cur) return { op: cur, site };
     const fallback = lastLib ? opName(lastLib[1], lastLib[2]) : opName(m[1], m[2]);
-    return new StackOrigin(fallback, shortSite(m[2], m[3], m[4]), m[2], +m[3], +m[4]);
+    return new StackOrigin(fallback, site, m[2], +m[3], +m[4]);
   }
   return lastLib ? { op: opName(lastLib[1], lastLib[2]), site: "" } : undefined;
 }
