@@ -68,3 +68,23 @@ export {
   type MlpApplyOptions,
   type MlpParams,
 } from "./layers.ts";
+export {
+  type AffineNormInitOptions,
+  type BatchNorm,
+  batchNorm,
+  type BatchNormApplyOptions,
+  type BatchNormInitOptions,
+  type BatchNormState,
+  type GroupNorm,
+  groupNorm,
+  type GroupNormApplyOptions,
+  type InstanceNorm,
+  instanceNorm,
+  type InstanceNormApplyOptions,
+  type LayerNorm,
+  layerNorm,
+  type LayerNormApplyOptions,
+  type LayerNormInitOptions,
+  type NormInitOptions,
+  type NormParams,
+} from "./normalization.ts";
