@@ -33,6 +33,21 @@ export * from "./tensor/reduce.ts";
 export * from "./tensor/movement.ts";
 export * from "./tensor/linalg.ts";
 export * from "./tensor/indexing.ts";
+export {
+  conv,
+  type ConvOptions,
+  type ConvPadding,
+  convTranspose,
+  type ConvTransposeOptions,
+  type SpatialArg,
+} from "./tensor/conv.ts";
+export {
+  adaptiveAvgPool,
+  avgPool,
+  type AvgPoolOptions,
+  maxPool,
+  type MaxPoolOptions,
+} from "./tensor/pool.ts";
 export { realize } from "./tensor/readback.ts";
 export { type KernelInfo, memoryStats, schedule } from "./tensor/inspect.ts";
 export type { MemoryStats } from "./backends/backend.ts";

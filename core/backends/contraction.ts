@@ -74,3 +74,100 @@ export function findContraction(
   const size = (x: Instr) => ir.out.sizes[ir.out.vars.indexOf(x)];
   return { L, X, Y, i, j, r, batch, M: i ? size(i) : 1, N: size(j), K: L.sizes[0] };
 }
+
+/**
+ * A contraction in general form: `out[b…, i…, j…] = epi(Σ_{r…} X(b…, i…, r…) · Y(b…, j…, r…))`
+ * where `X` and `Y` are any loop-free expressions (masked loads of a padded window, casts, …)
+ * and each group of variables may hold several axes. Backends that pack operands into
+ * contiguous panels (im2col, as PyTorch's CPU convolutions do) evaluate `X` over `i…, r…` and
+ * `Y` over `r…, j…` once per batch index, then run their tiled matrix product on the panels:
+ * `M = Π|i…|`, `N = Π|j…|`, `K = Π|r…|`.
+ */
+export interface GeneralContraction {
+  readonly L: Loop;
+  /** The operands' values. */
+  readonly x: Instr;
+  readonly y: Instr;
+  /** Output variables both operands (or neither) depend on, in loop order. */
+  readonly batch: readonly Instr[];
+  /** Output variables only `x` depends on, in loop order. */
+  readonly I: readonly Instr[];
+  /** Output variables only `y` depends on, in loop order. */
+  readonly J: readonly Instr[];
+  /** The reduction variables, in loop order. */
+  readonly R: readonly Instr[];
+  /** Instructions computing `x` / `y` (loads included), in dependency order. */
+  readonly xChain: readonly Instr[];
+  readonly yChain: readonly Instr[];
+  /** Loop sizes of every variable above. */
+  readonly size: ReadonlyMap<Instr, number>;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+}
+
+/** The loop-free instructions `v` depends on (dependency order) and the variables it reads. */
+function chainOf(v: Instr): { chain: Instr[]; vars: Set<Instr> } | undefined {
+  const seen = new Set<Instr>(), vars = new Set<Instr>();
+  const chain: Instr[] = [];
+  const stack = [v];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    if (x.op === "reduce") return undefined;
+    if (x.op === "var") vars.add(x);
+    else if (x.op !== "const") chain.push(x);
+    stack.push(...x.args);
+  }
+  // SSA ids grow with creation, so ascending ids is a dependency order.
+  chain.sort((a, b) => a.id - b.id);
+  return { chain, vars };
+}
+
+/**
+ * The general contraction `ir` computes, or undefined when it is not one (see
+ * `GeneralContraction`). `accept` says which product dtypes the backend's fast path handles.
+ */
+export function findGeneralContraction(
+  ir: KernelIR,
+  live: Set<unknown>,
+  accept: (d: DType) => boolean,
+): GeneralContraction | undefined {
+  const outItems = ir.out.scopes.flatMap((s) => s.items);
+  const loops = outItems.filter((it): it is Loop => "kind" in it && live.has(it));
+  const rootWork = ir.root.items.some((it) =>
+    it !== ir.out && live.has(it) && ("kind" in it || it.op !== "const")
+  );
+  if (loops.length !== 1 || rootWork) return undefined;
+  const L = loops[0];
+  if (L.reduceOp !== "sum" || L.body.items.some((it) => "kind" in it)) return undefined;
+  const v = L.value!;
+  if (v.op !== "mul" || !accept(v.dtype)) return undefined;
+  const cx = chainOf(v.args[0]), cy = chainOf(v.args[1]);
+  if (!cx || !cy) return undefined;
+  const size = new Map<Instr, number>();
+  ir.out.vars.forEach((x, k) => x.op === "var" && size.set(x, ir.out.sizes[k]));
+  L.vars.forEach((x, k) => x.op === "var" && size.set(x, L.sizes[k]));
+  const outVars = ir.out.vars.filter((x) => x.op === "var");
+  const R = L.vars.filter((x) => x.op === "var");
+  const I = outVars.filter((x) => cx.vars.has(x) && !cy.vars.has(x));
+  const J = outVars.filter((x) => cy.vars.has(x) && !cx.vars.has(x));
+  const batch = outVars.filter((x) => !I.includes(x) && !J.includes(x));
+  const prod = (xs: readonly Instr[]) => xs.reduce((a, x) => a * size.get(x)!, 1);
+  return {
+    L,
+    x: v.args[0],
+    y: v.args[1],
+    batch,
+    I,
+    J,
+    R,
+    xChain: cx.chain,
+    yChain: cy.chain,
+    size,
+    M: prod(I),
+    N: prod(J),
+    K: prod(R),
+  };
+}

@@ -4,6 +4,7 @@ import { Node } from "./node.ts";
 import { prim } from "./primitive.ts";
 import "./elementwise.ts";
 import "./movement.ts";
+import "./window.ts";
 import "./reduce.ts";
 import "./source.ts";
 import "./call.ts";

@@ -105,7 +105,7 @@ export const PAD: Primitive = {
         "int32",
       );
     });
-    return { idx: out, valid };
+    return { idx: out, valid, fill: (node.arg as PadArg).value };
   },
   vjp: (ct, e) => {
     const { pads } = e.arg as PadArg;

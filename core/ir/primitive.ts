@@ -26,12 +26,15 @@ export type PrimKind =
 /** Renders one scalar operation as a backend expression. */
 export type Render = (args: string[], dtype: DType, inDtype: DType, arg: unknown) => string;
 
-/** Maps output indices of a movement op to source indices (plus a validity mask for pad). */
+/**
+ * Maps output indices of a movement op to source indices, plus a validity mask (pad, unwindow)
+ * and the value read where it is false (`fill`, default 0).
+ */
 export type IndexRule = (
   b: KernelBuilder,
   idx: Instr[],
   node: Node,
-) => { idx: Instr[]; valid?: Instr };
+) => { idx: Instr[]; valid?: Instr; fill?: number };
 
 /** One recorded application of a primitive: what derivative rules see. */
 export interface Eqn {

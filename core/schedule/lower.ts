@@ -11,7 +11,6 @@ import { contiguousStrides } from "../shape.ts";
 import { type Instr, KernelBuilder, type KernelIR } from "../ir/kernel.ts";
 import type { Node } from "../ir/node.ts";
 import { prim } from "../ir/primitive.ts";
-import type { PadArg } from "../ir/movement.ts";
 
 /** Kernel IR plus the nodes bound to its input slots. */
 export interface Lowered {
@@ -72,7 +71,7 @@ export function lower(
         const m = p.index!(b, idx, n);
         const v = render(n.src[0], m.idx);
         if (!m.valid) return v;
-        return b.op("where", [m.valid, v, b.const((n.arg as PadArg).value, n.dtype)], n.dtype);
+        return b.op("where", [m.valid, v, b.const(m.fill ?? 0, n.dtype)], n.dtype);
       }
       case "reduce": {
         const axes = n.arg as number[];

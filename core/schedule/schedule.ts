@@ -9,8 +9,9 @@
  *    its elementwise producers become the loop body and its elementwise consumers its
  *    epilogue (`relu(matmul(a, w) + b)` is one kernel).
  * 4. Broadcasting a computed value would recompute it per broadcast element, so any non-leaf
- *    node reached through an expanding `expand` (or read by a gather) is materialized:
- *    softmax's row max and row sum, a hidden layer feeding the next matmul.
+ *    node reached through an expanding `expand`, an `unwindow` (col2im) or read by a gather is
+ *    materialized: softmax's row max and row sum, a hidden layer feeding the next matmul, the
+ *    columns of a convolution's input gradient.
  * 5. A reduction consumed by several kernels is materialized once.
  * 6. A kernel never reads more buffers than its device binds (`maxKernelInputs`).
  * @module
@@ -70,7 +71,14 @@ function leafishTest(): (n: Node) => boolean {
   return test;
 }
 
+/**
+ * Whether `n` reads its source in a way that makes fusing a computed source wasteful: a
+ * broadcasting `expand` (recomputed per copy), or an `unwindow` (col2im), whose masked strided
+ * reads would evaluate a fused producer where the mask is false and keep a contraction
+ * producing the columns off the tiled path.
+ */
 function broadcasts(n: Node): boolean {
+  if (n.op === "unwindow") return true;
   return n.op === "expand" && n.src[0].shape.some((d, i) => d !== n.shape[i]);
 }
 

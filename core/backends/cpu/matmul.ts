@@ -15,7 +15,8 @@
  */
 import type { Instr, KernelIR } from "../../ir/kernel.ts";
 import { roundSource } from "../../dtype.ts";
-import { type Access, findContraction } from "../contraction.ts";
+import { type Access, findContraction, findGeneralContraction } from "../contraction.ts";
+import { renderPacked } from "./packed.ts";
 import { contiguousStrides } from "../../shape.ts";
 import { JsEmitter, type KernelSource } from "./codegen.ts";
 import { sgemmAvailable, sgemmFits } from "./wasm/sgemm.ts";
@@ -46,7 +47,17 @@ export function renderContraction(ir: KernelIR): KernelSource | undefined {
   const e = new JsEmitter(ir);
   // The epilogue is compiled once, apart from the launch, so the root may hold no computed
   // values (constants are inlined): findContraction refuses kernels with root work.
+  const g = findGeneralContraction(ir, e.live, (d) => d === "float32");
   const c = findContraction(ir, e.live, (d) => d !== "int32");
+  // Several axes per operand group (a convolution: channels × taps) or operands that are not
+  // plain strided loads (a padded window) go through packed panels when the wasm kernel runs.
+  const general = g && (g.I.length > 1 || g.J.length > 1 || g.R.length > 1 || !c);
+  if (
+    g && (general || (c && c.batch.length > 0 && g.M * g.N < 64)) && wasmEnabled &&
+    g.M * g.N * g.K >= WASM_MIN_WORK && sgemmFits(g.M, g.N, g.K) && sgemmAvailable()
+  ) {
+    return renderPacked(ir, e, g);
+  }
   if (!c) return undefined;
   const { L, X, Y, i, j, r, batch, M, N, K } = c;
   const cf = (a: Access, x: Instr | undefined) => (x ? a.coef.get(x) ?? 0 : 0);

@@ -5,9 +5,9 @@
  */
 
 import { erf } from "../../scalar.ts";
-import { sgemm } from "./wasm/sgemm.ts";
+import { sgemm, sgemmPacked, sgemmPanels } from "./wasm/sgemm.ts";
 
-export { erf, sgemm };
+export { erf, sgemm, sgemmPacked, sgemmPanels };
 
 /** Round half to even (numpy / PyTorch `round`). */
 export function roundEven(x: number): number {
@@ -35,4 +35,6 @@ export const H: {
   imod: typeof imod;
   fmod: typeof fmod;
   sgemm: typeof sgemm;
-} = { erf, roundEven, imod, fmod, sgemm };
+  sgemmPanels: typeof sgemmPanels;
+  sgemmPacked: typeof sgemmPacked;
+} = { erf, roundEven, imod, fmod, sgemm, sgemmPanels, sgemmPacked };

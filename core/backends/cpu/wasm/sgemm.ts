@@ -134,11 +134,7 @@ export function sgemm(
   // Layout in floats: A at 0, then B, then C, each 16-byte aligned.
   const bAt = align4(copyA ? aSpan : m * k);
   const cAt = bAt + align4(copyB ? bSpan : k * n);
-  const bytes = 4 * (cAt + m * n);
-  const have = w.memory.buffer.byteLength;
-  if (bytes > have) w.memory.grow(Math.ceil((bytes - have) / 65536));
-  if (w.f32.buffer !== w.memory.buffer) w.f32 = new Float32Array(w.memory.buffer);
-  const f32 = w.f32;
+  const f32 = reserve(w, cAt + m * n);
 
   let aPtr = 0, sai = 4 * k, sak = 4;
   if (copyA) {
@@ -153,6 +149,48 @@ export function sgemm(
   f32.fill(0, cAt, cAt + m * n); // the kernel accumulates into C
   w.kernel(aPtr, sai, sak, bPtr, ldb, 4 * cAt, m, n, k);
   return f32.subarray(cAt, cAt + m * n);
+}
+
+/** Grows the wasm memory to hold `floats` floats; returns the (possibly new) view of it. */
+function reserve(w: Instance, floats: number): Float32Array {
+  const bytes = 4 * floats;
+  const have = w.memory.buffer.byteLength;
+  if (bytes > have) w.memory.grow(Math.ceil((bytes - have) / 65536));
+  if (w.f32.buffer !== w.memory.buffer) w.f32 = new Float32Array(w.memory.buffer);
+  return w.f32;
+}
+
+/** Where packed operands go: `A` (row-major `m×k`) at `f32[a]`, `B` (`k×n`) at `f32[b]`. */
+export interface Panels {
+  readonly f32: Float32Array;
+  readonly a: number;
+  readonly b: number;
+}
+
+/**
+ * Reserves wasm memory for an `m×k · k×n` product whose operands the caller packs itself
+ * (e.g. a convolution's im2col columns evaluated straight into `A`), then `sgemmPacked`.
+ * Needs `sgemmAvailable()` and `sgemmFits(m, n, k)`.
+ */
+export function sgemmPanels(m: number, n: number, k: number): Panels {
+  const w = load();
+  if (!w) throw new Error("sgemm: WebAssembly SIMD is unavailable");
+  const b = align4(m * k);
+  const f32 = reserve(w, b + align4(k * n) + m * n);
+  return { f32, a: 0, b };
+}
+
+/**
+ * `C = A · B` for operands packed by the caller at `sgemmPanels(m, n, k)`; returns C as a
+ * row-major `m×n` view into wasm memory, valid until the next call.
+ */
+export function sgemmPacked(m: number, n: number, k: number): Float32Array {
+  const w = load()!;
+  sgemmStats.calls++;
+  const b = align4(m * k), c = b + align4(k * n);
+  w.f32.fill(0, c, c + m * n); // the kernel accumulates into C
+  w.kernel(0, 4 * k, 4, 4 * b, 4 * n, 4 * c, m, n, k);
+  return w.f32.subarray(c, c + m * n);
 }
 
 /**
