@@ -39,3 +39,10 @@ export {
 } from "./batching.ts";
 export { type CsvData, type CsvOptions, loadCsv, parseCsv } from "./csv.ts";
 export { encodeNpy, loadNpy, parseNpy, saveNpy } from "./npy.ts";
+export {
+  normalize,
+  randomCrop,
+  type RandomCropOptions,
+  randomFlip,
+  type RandomFlipOptions,
+} from "./augment.ts";
