@@ -88,3 +88,36 @@ export {
   type NormInitOptions,
   type NormParams,
 } from "./normalization.ts";
+export {
+  avgPool2d,
+  type AvgPool2dOptions,
+  type Conv,
+  conv1d,
+  conv2d,
+  conv3d,
+  type ConvApplyOptions,
+  type ConvInitOptions,
+  type ConvParams,
+  type ConvTranspose,
+  convTranspose2d,
+  type ConvTransposeApplyOptions,
+  flatten,
+  type FlattenOptions,
+  maxPool2d,
+  type MaxPool2dOptions,
+  type Padding,
+  type Spatial,
+} from "./conv.ts";
+export {
+  type ApplyContext,
+  type Empty,
+  type Layer,
+  type LayerLike,
+  type LayerVariables,
+  type ParamsOf,
+  type Sequential,
+  sequential,
+  type StateOf,
+} from "./sequential.ts";
+/** Configured layers for `sequential` (`layers.conv2d(1, 32, 3, {padding: 1})`, …). */
+export * as layers from "./layer_builders.ts";

@@ -1,0 +1,186 @@
+/**
+ * Composition: the `Layer` interface (one uniform `init`/`apply` with state and context) and
+ * `sequential`, which chains layers and threads their parameters, state (batchNorm's running
+ * statistics) and random keys (dropout). Configured layers come from `k.nn.layers`
+ * (`layers.conv2d(1, 32, 3, {padding: 1})`, `layers.batchNorm(32)`, …); a plain function
+ * `(x) => Tensor` such as `k.nn.relu` is a layer without parameters.
+ * @module
+ */
+import * as k from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+
+/** Parameters or state of a layer that has none: an empty object (a pytree with no leaves). */
+export type Empty = Record<string, never>;
+
+/** What every layer's `apply` gets besides its parameters, state and input. */
+export interface ApplyContext {
+  /** Training mode (batch statistics, dropout on) or evaluation. Required: no silent default. */
+  training: boolean;
+  /**
+   * Randomness for this call (dropout). `sequential` gives layer `i` the key
+   * `k.random.foldIn(key, i)`. Needed in training when a layer draws random numbers.
+   */
+  key?: Tensor;
+}
+
+/** The result of `Layer.init`: parameters (trained) and state (updated by `apply`). */
+export type LayerVariables<P, S> = {
+  /** What the optimizer trains. */
+  params: P;
+  /** What `apply` updates itself (running statistics), returned as a new value. */
+  state: S;
+};
+
+/**
+ * A layer with its configuration bound: `init(key)` gives `{params, state}`, and
+ * `apply(params, state, x, ctx)` gives `[y, newState]`. Both are pure; parameters and state
+ * are plain pytrees (`k.grad`, optimizers, `k.io.save` work on them directly).
+ */
+export interface Layer<P = unknown, S = unknown> {
+  /** Fresh parameters and state; randomness only from `key`. */
+  init(key: Tensor): LayerVariables<P, S>;
+  /** The layer's output and its new state (the same object when nothing changed). */
+  apply(params: P, state: S, x: Tensor, ctx: ApplyContext): [Tensor, S];
+  /** A short description for error messages, e.g. `conv2d(1, 32, 3)`. */
+  readonly name: string;
+}
+
+/** What `sequential` accepts: a `Layer`, or a parameter-free function such as `k.nn.relu`. */
+// deno-lint-ignore no-explicit-any
+export type LayerLike = Layer<any, any> | ((x: Tensor) => Tensor);
+
+/** The parameters of a `LayerLike` (`Empty` for a plain function). */
+export type ParamsOf<L> = L extends Layer<infer P, infer _S> ? P : Empty;
+/** The state of a `LayerLike` (`Empty` for a plain function). */
+export type StateOf<L> = L extends Layer<infer _P, infer S> ? S : Empty;
+
+/** The layer `sequential(layers)` builds: params and state are arrays, one entry per layer. */
+export type Sequential<L extends readonly LayerLike[]> = Layer<
+  { -readonly [I in keyof L]: ParamsOf<L[I]> },
+  { -readonly [I in keyof L]: StateOf<L[I]> }
+>;
+
+/**
+ * Wraps a parameter-free function `f(x)` as a `Layer` (params and state `{}`).
+ * @example
+ * ```ts
+ * import * as k from "../mod.ts";
+ * const act = k.nn.layers.fn((x) => k.nn.leakyRelu(x, 0.2), "leakyRelu(0.2)");
+ * ```
+ */
+export function fn(f: (x: Tensor) => Tensor, name?: string): Layer<Empty, Empty> {
+  if (typeof f !== "function") {
+    throw new TypeError(`layers.fn: f must be a function (x) => Tensor, got ${typeof f}`);
+  }
+  return {
+    name: name ?? (f.name || "fn"),
+    init: () => ({ params: {}, state: {} }),
+    apply(_params, state, x) {
+      const y = f(x);
+      if (!(y instanceof k.Tensor)) {
+        throw new TypeError(`${this.name}: the function must return a Tensor, got ${typeof y}`);
+      }
+      return [y, state];
+    },
+  };
+}
+
+function asLayer(item: LayerLike, i: number): Layer {
+  if (typeof item === "function") return fn(item) as Layer;
+  if (
+    item === null || typeof item !== "object" || typeof item.init !== "function" ||
+    typeof item.apply !== "function"
+  ) {
+    throw new TypeError(
+      `sequential: layer ${i} must be a Layer ({init, apply, name}) or a function (x) => Tensor, got ${
+        item === null ? "null" : typeof item
+      }`,
+    );
+  }
+  return item as Layer;
+}
+
+/** Re-raises `e` with the layer named in front, keeping its class and the original as cause. */
+function inLayer(e: unknown, i: number, name: string): never {
+  if (!(e instanceof Error)) throw e;
+  const msg = `sequential.apply: layer ${i} (${name}): ${e.message}`;
+  const Cls = e instanceof TypeError ? TypeError : e instanceof RangeError ? RangeError : Error;
+  throw new Cls(msg, { cause: e });
+}
+
+/**
+ * Chains layers: `apply` feeds each layer's output to the next, in training or evaluation
+ * mode, and returns the last output with every layer's new state. Parameters and state are
+ * arrays with one entry per layer (`{}` for layers without any), so `params[0].w` is the first
+ * convolution's kernel. `init(key)` gives layer `i` the key `k.random.split(key, n)[i]`;
+ * `apply` gives it `k.random.foldIn(ctx.key, i)`. A `sequential` is itself a `Layer`, so
+ * models nest.
+ * @example
+ * ```ts
+ * import * as k from "../mod.ts";
+ * const L = k.nn.layers;
+ * const model = k.nn.sequential([
+ *   L.conv2d(1, 32, 3, { padding: 1 }), L.batchNorm(32), k.nn.relu, L.maxPool2d(2),
+ *   L.conv2d(32, 64, 3, { padding: 1 }), L.batchNorm(64), k.nn.relu, L.maxPool2d(2),
+ *   L.flatten(), L.dropout(0.25), L.linear(64 * 7 * 7, 128), k.nn.relu, L.linear(128, 10),
+ * ]);
+ * const { params, state } = model.init(k.random.key(0));
+ * const x = k.zeros([8, 1, 28, 28]), y = k.zeros([8], { dtype: "int32" });
+ * const loss = (p: typeof params, s: typeof state, key: k.Tensor) => {
+ *   const [logits, s2] = model.apply(p, s, x, { training: true, key });
+ *   return [k.nn.softmaxCrossEntropy(logits, y), s2];
+ * };
+ * const [[value, newState], grads] = k.valueAndGrad(loss, { hasAux: true })(
+ *   params, state, k.random.key(1),
+ * ) as unknown as [[k.Tensor, typeof state], typeof params];
+ * const [logits] = model.apply(params, newState, x, { training: false }); // evaluation
+ * ```
+ */
+export function sequential<const L extends readonly LayerLike[]>(layers: L): Sequential<L> {
+  if (!Array.isArray(layers)) {
+    throw new TypeError(`sequential: layers must be an array, got ${typeof layers}`);
+  }
+  const ls = layers.map(asLayer);
+  const n = ls.length;
+  type P = ParamsOf<Sequential<L>>;
+  type S = StateOf<Sequential<L>>;
+  const checkList = (what: string, v: unknown) => {
+    if (!Array.isArray(v) || v.length !== n) {
+      const got = Array.isArray(v) ? `${v.length} entries` : typeof v;
+      throw new TypeError(
+        `sequential.apply: ${what} must be an array with one entry per layer (${n}), got ${got}`,
+      );
+    }
+  };
+  return {
+    name: `sequential(${ls.map((l) => l.name).join(", ")})`,
+    init(key: Tensor) {
+      const keys = n > 0 ? k.random.split(key, n) : [];
+      const vars = ls.map((l, i) => l.init(keys[i]));
+      return { params: vars.map((v) => v.params) as P, state: vars.map((v) => v.state) as S };
+    },
+    apply(params: P, state: S, x: Tensor, ctx: ApplyContext): [Tensor, S] {
+      checkList("params", params);
+      checkList("state", state);
+      if (typeof ctx?.training !== "boolean") {
+        throw new TypeError(
+          `sequential.apply: ctx.training must be true or false, got ${String(ctx?.training)}`,
+        );
+      }
+      const ps = params as unknown[], ss = state as unknown[];
+      const newState: unknown[] = [];
+      let h = x;
+      ls.forEach((l, i) => {
+        const key = ctx.key === undefined ? undefined : k.random.foldIn(ctx.key, i);
+        try {
+          const [y, s] = l.apply(ps[i], ss[i], h, { training: ctx.training, key });
+          h = y;
+          newState.push(s);
+        } catch (e) {
+          inLayer(e, i, l.name);
+        }
+      });
+      return [h, newState as S];
+    },
+  };
+}
