@@ -92,6 +92,8 @@ export function publicOp<F extends Fn>(name: string, fn: F): F {
   };
   Object.defineProperty(wrapped, "name", { value: fn.name || name.replace(/^.*\./, "") });
   Object.defineProperty(wrapped, "length", { value: fn.length });
+  // Printing the wrapper shows the implementation (its parameter names, for tools and tests).
+  Object.defineProperty(wrapped, "toString", { value: () => Function.prototype.toString.call(fn) });
   return wrapped as F;
 }
 

@@ -140,7 +140,7 @@ for (const device of DEVICES) {
     throwsWith(() => k.pad(z([4]), [[0.5, 1]]), ["pad", "integers"]);
     throwsWith(() => k.arange(0, 5, 0), ["arange", "step", "0"]);
     throwsWith(() => k.repeat(z([4]), -1), ["repeat", "-1"]);
-    throwsWith(() => k.zeros([2, -1], { device }), ["full", "[2,-1]"]);
+    throwsWith(() => k.zeros([2, -1], { device }), ["zeros", "[2,-1]"]);
     throwsWith(() => k.add(z([2]), [1, 2] as unknown as number), ["add", "array"]);
   });
 

@@ -3,6 +3,7 @@ import { defaultDtype, type DType, promote, roundTo, weakScalarDtype } from "../
 import { makeLeaf, makeNode } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import { broadcastShapes, fmt, shapeEq } from "../shape.ts";
+import { checkTensorLikeArg, shapeError } from "../errors.ts";
 import { Tensor } from "./tensor.ts";
 import { defaultDevice } from "./device.ts";
 
@@ -60,11 +61,7 @@ export function resultDtype(xs: readonly TensorLike[]): DType {
 /** Checks that `x` is a tensor or scalar. */
 export function checkLike(op: string, x: unknown, what: string): TensorLike {
   if (x instanceof Tensor || typeof x === "number" || typeof x === "boolean") return x;
-  throw new TypeError(
-    `${op}: ${what} must be a Tensor or a number, got ${
-      Array.isArray(x) ? "an array (wrap it with k.tensor)" : typeof x
-    }`,
-  );
+  return checkTensorLikeArg<TensorLike>(op, x, what);
 }
 
 /**
@@ -94,8 +91,9 @@ export function align(
 /** Throws, naming the user-level op and the devices, unless all tensors share one device. */
 export function sameDevice(op: string, ts: readonly Tensor[]): void {
   if (ts.some((t) => t.device !== ts[0].device)) {
-    throw new Error(
-      `${op}: operands are on different devices (${
+    throw shapeError(
+      op,
+      `operands are on different devices (${
         ts.map((t) => t.device).join(", ")
       }); move them with k.devicePut`,
     );

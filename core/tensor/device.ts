@@ -20,8 +20,9 @@ import type { Tensor } from "./tensor.ts";
 import { type DType, DTYPES } from "../dtype.ts";
 import { readData } from "./readback.ts";
 import { fromArray } from "./creation.ts";
+import { checkOneOf, checkTensorArg } from "../errors.ts";
 
-const KNOWN = ["cpu", "webgpu"];
+const KNOWN = ["cpu", "webgpu"] as const;
 let current: string | undefined;
 let chosen = false;
 
@@ -34,10 +35,12 @@ function envDevice(): string | undefined {
 }
 
 function checkName(op: string, device: unknown): string {
-  if (typeof device !== "string" || !KNOWN.includes(device)) {
-    throw new Error(`${op}: unknown device ${JSON.stringify(device)} (devices: ${KNOWN})`);
-  }
-  return device;
+  return checkOneOf(op, device, KNOWN, "device");
+}
+
+/** `device` checked (a known name), or the default device when it is undefined. */
+export function deviceArg(op: string, device: unknown): string {
+  return device === undefined ? defaultDevice() : checkName(op, device);
 }
 
 /**
@@ -124,11 +127,10 @@ export async function ready(): Promise<string> {
  * there. Operands of one op must share a device: move them with this.
  * @example const g = await k.devicePut(x, "webgpu")
  */
-export async function devicePut(x: Tensor, device: string): Promise<Tensor> {
+export function devicePut(x: Tensor, device: string): Promise<Tensor> {
+  // Arguments are checked synchronously, so a bad call throws at once (not a later rejection).
+  checkTensorArg("devicePut", x, "x");
   checkName("devicePut", device);
-  if (typeof x !== "object" || x === null || !("node" in x)) {
-    throw new TypeError("devicePut: x must be a Tensor");
-  }
-  if (x.device === device) return x;
-  return fromArray(await readData(x), x.shape, x.dtype, device);
+  if (x.device === device) return Promise.resolve(x);
+  return readData(x).then((d) => fromArray(d, x.shape, x.dtype, device));
 }

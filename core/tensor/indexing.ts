@@ -7,6 +7,8 @@ import { equal } from "./elementwise.ts";
 import { expandDims, reshape } from "./movement.ts";
 import { Tensor } from "./tensor.ts";
 import { tensor } from "./creation.ts";
+import { checkDtype } from "../dtype.ts";
+import { checkInt, checkOptions, describe, shapeError, typeError, userOp } from "../errors.ts";
 
 /** Options of `take`. */
 export interface TakeOptions {
@@ -24,20 +26,41 @@ export function take(
   indices: Tensor | number | readonly number[],
   opts: TakeOptions = {},
 ): Tensor {
-  let t = asTensor("take", x);
-  const ind = indices instanceof Tensor
-    ? indices
-    : tensor(indices as number[], { dtype: "int32", device: t.device });
-  sameDevice("take", [t, ind]);
-  if (ind.dtype !== "int32") {
-    throw new TypeError(`take: indices must be int32, got ${ind.dtype} ${fmt(ind.shape)}`);
+  return userOp("take", () => {
+    let t = asTensor("take", x);
+    const axisArg = checkOptions("take", opts, ["axis"]).axis;
+    const ind = indices instanceof Tensor ? indices : indexTensor(indices, t.device);
+    sameDevice("take", [t, ind]);
+    if (ind.dtype !== "int32") {
+      throw typeError("take", `indices must be int32, got ${ind.dtype} ${fmt(ind.shape)}`);
+    }
+    if (axisArg === undefined) t = reshape(t, [t.size]);
+    const axis = normAxis("take", axisArg ?? 0, t.ndim);
+    if (t.shape[axis] === 0) {
+      throw shapeError("take", `cannot index the empty axis ${axis} of ${fmt(t.shape)}`);
+    }
+    return wrap(makeNode("gather", [t.node, ind.node], axis));
+  });
+}
+
+/** JS indices (an integer or nested arrays of integers) as an int32 tensor. */
+function indexTensor(indices: unknown, device: string): Tensor {
+  if (typeof indices !== "number" && !Array.isArray(indices)) {
+    throw typeError(
+      "take",
+      `indices must be an int32 Tensor, an integer or an array of integers, got ${
+        describe(indices)
+      }`,
+    );
   }
-  if (opts.axis === undefined) t = reshape(t, [t.size]);
-  const axis = normAxis("take", opts.axis ?? 0, t.ndim);
-  if (t.shape[axis] === 0) {
-    throw new Error(`take: cannot index the empty axis ${axis} of ${fmt(t.shape)}`);
+  const flat = [indices].flat(Infinity);
+  for (const v of flat) {
+    if (typeof v !== "number") {
+      throw typeError("take", `indices must be integers, got ${describe(v)}`);
+    }
+    checkInt("take", v, "index");
   }
-  return wrap(makeNode("gather", [t.node, ind.node], axis));
+  return tensor(indices as number[], { dtype: "int32", device });
 }
 
 /** Options of `oneHot`. */
@@ -48,11 +71,13 @@ export interface OneHotOptions {
 
 /** One-hot encodes int labels into a trailing axis of size `n`. @example k.oneHot(labels, 10) */
 export function oneHot(labels: TensorLike, n: number, opts: OneHotOptions = {}): Tensor {
-  const l = asTensor("oneHot", labels, "labels");
-  if (l.dtype !== "int32") throw new TypeError(`oneHot: labels must be int32, got ${l.dtype}`);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new Error(`oneHot: n must be a positive integer, got ${n}`);
-  }
-  const iota = wrap(makeLeaf("iota", 0, [n], "int32", l.device));
-  return wrap(castNode(equal(expandDims(l, -1), iota).node, opts.dtype ?? "float32"));
+  return userOp("oneHot", () => {
+    const l = asTensor("oneHot", labels, "labels");
+    if (l.dtype !== "int32") throw typeError("oneHot", `labels must be int32, got ${l.dtype}`);
+    checkInt("oneHot", n, "n", 1);
+    const o = checkOptions("oneHot", opts, ["dtype"]);
+    const d = o.dtype === undefined ? "float32" : checkDtype("oneHot", o.dtype);
+    const iota = wrap(makeLeaf("iota", 0, [n], "int32", l.device));
+    return wrap(castNode(equal(expandDims(l, -1), iota).node, d));
+  });
 }

@@ -3,6 +3,7 @@ import { activeBackends, getBackend } from "../backends/backend.ts";
 import type { MemoryStats } from "../backends/backend.ts";
 import { scheduleNodes } from "../schedule/schedule.ts";
 import type { Tensor } from "./tensor.ts";
+import { checkTensorArg } from "../errors.ts";
 
 /** One kernel of a schedule, as `k.schedule` reports it. */
 export interface KernelInfo {
@@ -23,6 +24,7 @@ export interface KernelInfo {
  * @example console.log(k.schedule(y).length) // 1: the chain fused
  */
 export function schedule(...tensors: Tensor[]): KernelInfo[] {
+  tensors.forEach((t, i) => checkTensorArg("schedule", t, `tensors[${i}]`));
   const items = scheduleNodes(tensors.map((t) => t.node));
   return items.flatMap((k) => k.kind === "kernel" ? [k] : []).map((k) => {
     const source = getBackend(k.output.device).compile(k.ir).source;

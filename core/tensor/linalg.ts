@@ -19,6 +19,7 @@ import { broadcastTo, reshape, slice, transpose } from "./movement.ts";
 import { mul } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 import type { Tensor } from "./tensor.ts";
+import { checkString, rangeError, shapeError, typeError, userOp } from "../errors.ts";
 
 /**
  * Matrix product with numpy semantics: 1-D operands are promoted to a row/column and the
@@ -26,11 +27,16 @@ import type { Tensor } from "./tensor.ts";
  * @example k.matmul(x, w) // [32,784] @ [784,256] -> [32,256]
  */
 export function matmul(a: TensorLike, b: TensorLike): Tensor {
+  return userOp("matmul", () => matmulImpl(a, b));
+}
+
+function matmulImpl(a: TensorLike, b: TensorLike): Tensor {
   let x = asTensor("matmul", a, "a"), y = asTensor("matmul", b, "b");
   sameDevice("matmul", [x, y]);
   if (x.ndim === 0 || y.ndim === 0) {
-    throw new Error(
-      `matmul: operands must have at least 1 dimension, got ${fmt(x.shape)} @ ${fmt(y.shape)}`,
+    throw shapeError(
+      "matmul",
+      `operands must have at least 1 dimension, got ${fmt(x.shape)} @ ${fmt(y.shape)}`,
     );
   }
   const d = resultDtype([x, y]);
@@ -41,8 +47,9 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
   if (yv) y = reshape(y, [y.shape[0], 1]);
   const [m, k] = x.shape.slice(-2), [k2, n] = y.shape.slice(-2);
   if (k !== k2) {
-    throw new Error(
-      `matmul: ${fmt(xv ? [k] : x.shape)} @ ${
+    throw shapeError(
+      "matmul",
+      `${fmt(xv ? [k] : x.shape)} @ ${
         fmt(yv ? [k2] : y.shape)
       }: inner dimensions ${k} and ${k2} differ`,
     );
@@ -63,13 +70,18 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
  * the last axis of `a` and the second-to-last of `b`. @example k.dot(u, v)
  */
 export function dot(a: TensorLike, b: TensorLike): Tensor {
-  const x = asTensor("dot", a, "a"), y = asTensor("dot", b, "b");
-  if (x.ndim === 0 || y.ndim === 0) return mul(x, y);
-  if (x.ndim <= 2 && y.ndim <= 2) return matmul(x, y);
-  const letters = "abcdefghijklmnopqrstuvwxyz";
-  const xs = letters.slice(0, x.ndim - 1) + "Z";
-  const ys = letters.slice(x.ndim - 1, x.ndim - 1 + y.ndim - 2) + "Z" + "Y";
-  return einsum(`${xs},${ys}->${xs.slice(0, -1)}${ys.slice(0, -2)}Y`, x, y);
+  return userOp("dot", () => {
+    const x = asTensor("dot", a, "a"), y = asTensor("dot", b, "b");
+    if (x.ndim === 0 || y.ndim === 0) return mul(x, y);
+    if (x.ndim <= 2 && y.ndim <= 2) return matmul(x, y);
+    if (x.ndim + y.ndim > 27) {
+      throw rangeError("dot", `ranks ${x.ndim} and ${y.ndim} are too many axes for einsum`);
+    }
+    const letters = "abcdefghijklmnopqrstuvwxyz";
+    const xs = letters.slice(0, x.ndim - 1) + "Z";
+    const ys = letters.slice(x.ndim - 1, x.ndim - 1 + y.ndim - 2) + "Z" + "Y";
+    return einsum(`${xs},${ys}->${xs.slice(0, -1)}${ys.slice(0, -2)}Y`, x, y);
+  });
 }
 
 /**
@@ -79,26 +91,38 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
  * @example k.einsum("bij,bjk->bik", a, b)
  */
 export function einsum(spec: string, ...operands: TensorLike[]): Tensor {
+  return userOp("einsum", () => einsumImpl(spec, operands));
+}
+
+function einsumImpl(spec: string, operands: TensorLike[]): Tensor {
+  checkString("einsum", spec, "subscripts");
+  operands.forEach((x, i) => asTensor("einsum", x, `operand ${i}`));
   const s = spec.replace(/\s+/g, "");
   const [lhs, rhsRaw] = s.includes("->") ? s.split("->") : [s, undefined];
   const ins = lhs.split(",");
   if (ins.length !== operands.length) {
-    throw new Error(
-      `einsum: "${spec}" names ${ins.length} operands but ${operands.length} were given`,
+    throw typeError(
+      "einsum",
+      `"${spec}" names ${ins.length} operands but ${operands.length} were given`,
     );
   }
   if (s.includes(".")) {
-    throw new Error(`einsum: ellipsis ("...") is not supported yet in "${spec}"`);
+    throw typeError("einsum", `ellipsis ("...") is not supported yet in "${spec}"`);
   }
   for (const term of [...ins, rhsRaw ?? ""]) {
-    if (!/^[a-zA-Z]*$/.test(term)) throw new Error(`einsum: bad subscripts "${term}" in "${spec}"`);
+    if (!/^[a-zA-Z]*$/.test(term)) {
+      throw typeError("einsum", `bad subscripts "${term}" in "${spec}"`);
+    }
   }
   const counts = new Map<string, number>();
   for (const c of ins.join("")) counts.set(c, (counts.get(c) ?? 0) + 1);
   const rhs = rhsRaw ?? [...counts.keys()].filter((c) => counts.get(c) === 1).sort().join("");
   for (const c of rhs) {
     if (!counts.has(c)) {
-      throw new Error(`einsum: output subscript "${c}" does not appear in the inputs of "${spec}"`);
+      throw typeError(
+        "einsum",
+        `output subscript "${c}" does not appear in the inputs of "${spec}"`,
+      );
     }
   }
   const dtype = resultDtype(operands);
@@ -107,10 +131,9 @@ export function einsum(spec: string, ...operands: TensorLike[]): Tensor {
   const ts = ins.map((term, i) => {
     let t = wrap(castNode(asTensor("einsum", operands[i]).node, dtype));
     if (term.length !== t.ndim) {
-      throw new Error(
-        `einsum: operand ${i} has shape ${
-          fmt(t.shape)
-        } but subscripts "${term}" name ${term.length} axes`,
+      throw shapeError(
+        "einsum",
+        `operand ${i} has shape ${fmt(t.shape)} but subscripts "${term}" name ${term.length} axes`,
       );
     }
     let letters = term;
@@ -118,7 +141,7 @@ export function einsum(spec: string, ...operands: TensorLike[]): Tensor {
       const c = letters[j], n = t.shape[j];
       const known = sizes.get(c);
       if (known !== undefined && known !== n && known !== 1 && n !== 1) {
-        throw new Error(`einsum: subscript "${c}" has sizes ${known} and ${n} in "${spec}"`);
+        throw shapeError("einsum", `subscript "${c}" has sizes ${known} and ${n} in "${spec}"`);
       }
       sizes.set(c, Math.max(known ?? 1, n));
     }

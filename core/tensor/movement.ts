@@ -18,6 +18,28 @@ import {
   wrap,
 } from "./convert.ts";
 import type { Tensor } from "./tensor.ts";
+import {
+  checkInt,
+  checkInts,
+  checkOptions,
+  describe,
+  rangeError,
+  shapeError,
+  typeError,
+  userOp,
+} from "../errors.ts";
+
+/** Checks `{axis}` options; returns the axis (or undefined). */
+function axisOpt(op: string, opts: AxisOption | undefined): number | undefined {
+  return checkOptions(op, opts, ["axis"]).axis;
+}
+
+/** Checks an axis argument: an integer or an array of integers. */
+function axesArg(op: string, axis: unknown, what = "axis"): number | readonly number[] {
+  if (typeof axis === "number") return axis;
+  if (Array.isArray(axis)) return checkInts(op, axis, what, -Infinity);
+  throw typeError(op, `${what} must be an integer or an array of integers, got ${describe(axis)}`);
+}
 
 /** Options naming one axis. */
 export interface AxisOption {
@@ -28,25 +50,25 @@ export interface AxisOption {
 /** Gives `x` a new shape with the same number of elements; one entry may be -1. @example k.reshape(x, [2, -1]) */
 export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   const t = asTensor("reshape", x);
-  const s = [...shape];
+  const s = checkInts("reshape", shape, "shape", -1);
   const neg = s.filter((d) => d === -1).length;
-  if (neg > 1 || !s.every((d) => Number.isInteger(d) && d >= -1)) {
-    throw new Error(`reshape: invalid target shape ${fmt(s)} for ${fmt(t.shape)}`);
+  if (neg > 1) {
+    throw rangeError("reshape", `invalid target shape ${fmt(s)} for ${fmt(t.shape)}`);
   }
   if (neg === 1) {
     const known = s.filter((d) => d !== -1).reduce((a, d) => a * d, 1);
     if (known === 0 || t.size % known !== 0) {
-      throw new Error(
-        `reshape: cannot reshape ${fmt(t.shape)} (${t.size} elements) into ${fmt(s)}`,
+      throw shapeError(
+        "reshape",
+        `cannot reshape ${fmt(t.shape)} (${t.size} elements) into ${fmt(s)}`,
       );
     }
     s[s.indexOf(-1)] = t.size / known;
   }
   if (numel(s) !== t.size) {
-    throw new Error(
-      `reshape: cannot reshape ${fmt(t.shape)} (${t.size} elements) into ${fmt(s)} (${
-        numel(s)
-      } elements)`,
+    throw shapeError(
+      "reshape",
+      `cannot reshape ${fmt(t.shape)} (${t.size} elements) into ${fmt(s)} (${numel(s)} elements)`,
     );
   }
   if (s.length === t.ndim && s.every((d, i) => d === t.shape[i])) return t;
@@ -57,14 +79,13 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
 /** Permutes axes; the default reverses them. @example k.transpose(x, [1, 0]) */
 export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
   const t = asTensor("transpose", x);
-  const p = perm
-    ? perm.map((a) => normAxis("transpose", a, t.ndim))
+  const p = perm !== undefined && perm !== null
+    ? checkInts("transpose", perm, "perm", -Infinity).map((a) => normAxis("transpose", a, t.ndim))
     : [...Array(t.ndim).keys()].reverse();
   if (p.length !== t.ndim || new Set(p).size !== p.length) {
-    throw new Error(
-      `transpose: perm ${JSON.stringify(perm)} is not a permutation of the ${t.ndim} axes of ${
-        fmt(t.shape)
-      }`,
+    throw rangeError(
+      "transpose",
+      `perm ${JSON.stringify(perm)} is not a permutation of the ${t.ndim} axes of ${fmt(t.shape)}`,
     );
   }
   if (p.every((a, i) => a === i)) return t;
@@ -73,8 +94,13 @@ export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
 
 /** Inserts size-1 axes at the given positions (of the result). @example k.expandDims(x, 0) */
 export function expandDims(x: TensorLike, axis: number | readonly number[]): Tensor {
+  return userOp("expandDims", () => expandDimsImpl(x, axis));
+}
+
+function expandDimsImpl(x: TensorLike, axis: number | readonly number[]): Tensor {
   const t = asTensor("expandDims", x);
-  const axes = typeof axis === "number" ? [axis] : [...axis];
+  const a = axesArg("expandDims", axis);
+  const axes = typeof a === "number" ? [a] : [...a];
   const rank = t.ndim + axes.length;
   const norm = normAxes("expandDims", axes, rank);
   const shape: number[] = [];
@@ -84,17 +110,19 @@ export function expandDims(x: TensorLike, axis: number | readonly number[]): Ten
 }
 
 /** Removes size-1 axes (all of them, or the given ones). @example k.squeeze(x, 0) */
-export function squeeze(x: TensorLike, axis?: number | readonly number[]): Tensor {
-  const t = asTensor("squeeze", x);
-  const axes = axis === undefined
-    ? t.shape.flatMap((d, i) => d === 1 ? [i] : [])
-    : normAxes("squeeze", axis, t.ndim);
-  for (const a of axes) {
-    if (t.shape[a] !== 1) {
-      throw new Error(`squeeze: axis ${a} of ${fmt(t.shape)} has size ${t.shape[a]}, not 1`);
+export function squeeze(x: TensorLike, axis?: number | readonly number[] | null): Tensor {
+  return userOp("squeeze", () => {
+    const t = asTensor("squeeze", x);
+    const axes = axis === undefined || axis === null
+      ? t.shape.flatMap((d, i) => d === 1 ? [i] : [])
+      : normAxes("squeeze", axesArg("squeeze", axis), t.ndim);
+    for (const a of axes) {
+      if (t.shape[a] !== 1) {
+        throw shapeError("squeeze", `axis ${a} of ${fmt(t.shape)} has size ${t.shape[a]}, not 1`);
+      }
     }
-  }
-  return reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+    return reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+  });
 }
 
 /** Broadcasts to `shape` (numpy rules). @example k.broadcastTo(k.tensor([1, 2]), [3, 2]) */
@@ -103,7 +131,7 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const s = checkShape("broadcastTo", shape);
   const off = s.length - t.ndim;
   if (off < 0 || t.shape.some((d, i) => d !== 1 && d !== s[off + i])) {
-    throw new Error(`broadcastTo: cannot broadcast ${fmt(t.shape)} to ${fmt(s)}`);
+    throw shapeError("broadcastTo", `cannot broadcast ${fmt(t.shape)} to ${fmt(s)}`);
   }
   return wrap(broadcastNode(t.node, s));
 }
@@ -117,9 +145,30 @@ export type SliceSpec = readonly [(number | null)?, (number | null)?, number?] |
  */
 export function slice(x: TensorLike, specs: readonly SliceSpec[]): Tensor {
   let t = asTensor("slice", x);
-  if (specs.length > t.ndim) {
-    throw new Error(`slice: ${specs.length} slice entries for ${fmt(t.shape)} of rank ${t.ndim}`);
+  if (!Array.isArray(specs)) {
+    throw typeError(
+      "slice",
+      `specs must be an array of [start, stop, step?], got ${describe(specs)}`,
+    );
   }
+  if (specs.length > t.ndim) {
+    throw rangeError(
+      "slice",
+      `${specs.length} slice entries for ${fmt(t.shape)} of rank ${t.ndim}`,
+    );
+  }
+  specs.forEach((spec, i) => {
+    const ok = Array.isArray(spec) && spec.length <= 3 &&
+      spec.every((v) => v === undefined || v === null || typeof v === "number");
+    if (!ok) {
+      throw typeError(
+        "slice",
+        `specs[${i}] must be [start, stop, step?] of integers or null, got ${
+          Array.isArray(spec) ? JSON.stringify(spec) : describe(spec)
+        }`,
+      );
+    }
+  });
   const flipAxes: boolean[] = new Array(t.ndim).fill(false);
   const arg: [number, number, number][] = t.shape.map((d) => [0, d, 1]);
   specs.forEach((spec, i) => {
@@ -127,12 +176,12 @@ export function slice(x: TensorLike, specs: readonly SliceSpec[]): Tensor {
     const [s0, s1, s2] = spec as (number | null | undefined)[];
     const step = s2 ?? 1;
     if (!Number.isInteger(step) || step === 0) {
-      throw new Error(`slice: step must be a non-zero integer, got ${step} for axis ${i}`);
+      throw rangeError("slice", `step must be a non-zero integer, got ${step} for axis ${i}`);
     }
     const norm = (v: number | null | undefined, dflt: number, lo: number, hi: number) => {
       if (v === undefined || v === null) return dflt;
       if (!Number.isInteger(v)) {
-        throw new Error(`slice: index ${v} for axis ${i} is not an integer`);
+        throw rangeError("slice", `index ${v} for axis ${i} is not an integer`);
       }
       return Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
     };
@@ -164,45 +213,91 @@ export function pad(
   pads: readonly (readonly [number, number])[],
   opts: PadOptions = {},
 ): Tensor {
+  return userOp("pad", () => padImpl(x, pads, opts));
+}
+
+function padImpl(
+  x: TensorLike,
+  pads: readonly (readonly [number, number])[],
+  opts: PadOptions,
+): Tensor {
   let t = asTensor("pad", x);
-  if (pads.length > t.ndim) {
-    throw new Error(`pad: ${pads.length} pad entries for ${fmt(t.shape)} of rank ${t.ndim}`);
+  const value = checkOptions("pad", opts, ["value"]).value;
+  if (value !== undefined) checkPadValue(value);
+  if (!Array.isArray(pads)) {
+    throw typeError("pad", `pads must be an array of [before, after] pairs, got ${describe(pads)}`);
   }
+  if (pads.length > t.ndim) {
+    throw rangeError("pad", `${pads.length} pad entries for ${fmt(t.shape)} of rank ${t.ndim}`);
+  }
+  pads.forEach((p, i) => {
+    if (!Array.isArray(p) || p.length !== 2 || p.some((v) => typeof v !== "number")) {
+      throw typeError(
+        "pad",
+        `pads[${i}] must be a [before, after] pair of integers, got ${
+          Array.isArray(p) ? JSON.stringify(p) : describe(p)
+        }`,
+      );
+    }
+  });
   const full = t.shape.map((_, i) => pads[i] ?? [0, 0]);
   for (const [a, b] of full) {
     if (!Number.isInteger(a) || !Number.isInteger(b)) {
-      throw new Error(`pad: pad amounts must be integers, got ${JSON.stringify(pads)}`);
+      throw rangeError("pad", `pad amounts must be integers, got ${JSON.stringify(pads)}`);
     }
   }
+  full.forEach(([a, b], i) => {
+    if (Math.max(0, -a) + Math.max(0, -b) > t.shape[i]) {
+      throw rangeError(
+        "pad",
+        `pads[${i}] = [${a}, ${b}] crops more than the ${t.shape[i]} elements of axis ${i} of ${
+          fmt(t.shape)
+        }`,
+      );
+    }
+  });
   if (full.some(([a, b]) => a < 0 || b < 0)) {
     t = slice(t, full.map(([a, b], i) => [Math.max(0, -a), t.shape[i] - Math.max(0, -b)]));
   }
   const pos = full.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)] as [number, number]);
   if (pos.every(([a, b]) => a === 0 && b === 0)) return t;
-  const arg: PadArg = { pads: pos, value: opts.value ?? 0 };
+  const arg: PadArg = { pads: pos, value: value ?? 0 };
   return wrap(makeNode("pad", [t.node], arg));
 }
 
 /** Reverses the given axes (all by default). @example k.flip(x, {axis: 0}) */
 export function flip(x: TensorLike, opts: { axis?: number | readonly number[] } = {}): Tensor {
   const t = asTensor("flip", x);
-  const axes = normAxes("flip", opts.axis, t.ndim);
+  const axes = normAxes("flip", checkOptions("flip", opts, ["axis"]).axis, t.ndim);
   if (axes.length === 0) return t;
   return wrap(makeNode("flip", [t.node], t.shape.map((_, i) => axes.includes(i))));
 }
 
 /** Joins tensors along an existing axis (default 0). @example k.concatenate([a, b], {axis: 1}) */
 export function concatenate(ts: readonly TensorLike[], opts: AxisOption = {}): Tensor {
-  if (ts.length === 0) throw new Error("concatenate: needs at least one tensor");
-  const xs = ts.map((x, i) => asTensor("concatenate", x, `tensors[${i}]`));
+  return userOp("concatenate", () => concatenateImpl(ts, opts));
+}
+
+function tensorList(op: string, ts: unknown): Tensor[] {
+  if (!Array.isArray(ts)) {
+    throw typeError(op, `tensors must be an array of tensors, got ${describe(ts)}`);
+  }
+  if (ts.length === 0) throw rangeError(op, "needs at least one tensor, got an empty array");
+  return ts.map((x, i) => asTensor(op, x, `tensors[${i}]`));
+}
+
+function concatenateImpl(ts: readonly TensorLike[], opts: AxisOption): Tensor {
+  const xs = tensorList("concatenate", ts);
+  const axisArg = axisOpt("concatenate", opts);
   sameDevice("concatenate", xs);
   const rank = xs[0].ndim;
-  if (rank === 0) throw new Error("concatenate: cannot concatenate 0-d tensors (use stack)");
-  const axis = normAxis("concatenate", opts.axis ?? 0, rank);
+  if (rank === 0) throw shapeError("concatenate", "cannot concatenate 0-d tensors (use stack)");
+  const axis = normAxis("concatenate", axisArg ?? 0, rank);
   for (const x of xs) {
     if (x.ndim !== rank || x.shape.some((d, i) => i !== axis && d !== xs[0].shape[i])) {
-      throw new Error(
-        `concatenate: shapes ${xs.map((x) => fmt(x.shape)).join(", ")} differ off axis ${axis}`,
+      throw shapeError(
+        "concatenate",
+        `shapes ${xs.map((x) => fmt(x.shape)).join(", ")} differ off axis ${axis}`,
       );
     }
   }
@@ -229,17 +324,20 @@ export function concatenate(ts: readonly TensorLike[], opts: AxisOption = {}): T
 
 /** Stacks tensors of one shape along a new axis. @example k.stack([a, b], {axis: 0}) */
 export function stack(ts: readonly TensorLike[], opts: AxisOption = {}): Tensor {
-  if (ts.length === 0) throw new Error("stack: needs at least one tensor");
-  const xs = ts.map((x, i) => asTensor("stack", x, `tensors[${i}]`));
-  for (const x of xs) {
-    if (x.ndim !== xs[0].ndim || x.shape.some((d, i) => d !== xs[0].shape[i])) {
-      throw new Error(
-        `stack: all shapes must be equal, got ${xs.map((x) => fmt(x.shape)).join(", ")}`,
-      );
+  return userOp("stack", () => {
+    const xs = tensorList("stack", ts);
+    const axisArg = axisOpt("stack", opts);
+    for (const x of xs) {
+      if (x.ndim !== xs[0].ndim || x.shape.some((d, i) => d !== xs[0].shape[i])) {
+        throw shapeError(
+          "stack",
+          `all shapes must be equal, got ${xs.map((x) => fmt(x.shape)).join(", ")}`,
+        );
+      }
     }
-  }
-  const axis = normAxis("stack", opts.axis ?? 0, xs[0].ndim + 1);
-  return concatenate(xs.map((x) => expandDims(x, axis)), { axis });
+    const axis = normAxis("stack", axisArg ?? 0, xs[0].ndim + 1);
+    return concatenate(xs.map((x) => expandDims(x, axis)), { axis });
+  });
 }
 
 /**
@@ -251,22 +349,30 @@ export function split(
   sectionsOrIndices: number | readonly number[],
   opts: AxisOption = {},
 ): Tensor[] {
+  return userOp("split", () => splitImpl(x, sectionsOrIndices, opts));
+}
+
+function splitImpl(
+  x: TensorLike,
+  sectionsOrIndices: number | readonly number[],
+  opts: AxisOption,
+): Tensor[] {
   const t = asTensor("split", x);
-  const axis = normAxis("split", opts.axis ?? 0, t.ndim);
+  const axis = normAxis("split", axisOpt("split", opts) ?? 0, t.ndim);
   const n = t.shape[axis];
   let cuts: number[];
   if (typeof sectionsOrIndices === "number") {
-    const k = sectionsOrIndices;
-    if (!Number.isInteger(k) || k <= 0 || n % k !== 0) {
-      throw new Error(
-        `split: axis ${axis} of ${
-          fmt(t.shape)
-        } (size ${n}) does not split into ${k} equal sections`,
+    const k = checkInt("split", sectionsOrIndices, "sections", 1);
+    if (n % k !== 0) {
+      throw shapeError(
+        "split",
+        `axis ${axis} of ${fmt(t.shape)} (size ${n}) does not split into ${k} equal sections`,
       );
     }
     cuts = [...Array(k + 1).keys()].map((i) => (i * n) / k);
   } else {
-    cuts = [0, ...sectionsOrIndices.map((i) => Math.min(Math.max(i < 0 ? i + n : i, 0), n)), n];
+    const idx = checkInts("split", sectionsOrIndices, "indices", -Infinity);
+    cuts = [0, ...idx.map((i) => Math.min(Math.max(i < 0 ? i + n : i, 0), n)), n];
   }
   const out: Tensor[] = [];
   for (let i = 0; i + 1 < cuts.length; i++) {
@@ -280,9 +386,12 @@ export function split(
 
 /** Repeats the whole tensor `reps` times per axis (`numpy.tile`). @example k.tile(x, [2, 3]) */
 export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
+  return userOp("tile", () => tileImpl(x, reps));
+}
+
+function tileImpl(x: TensorLike, reps: number | readonly number[]): Tensor {
   let t = asTensor("tile", x);
-  const r = typeof reps === "number" ? [reps] : [...reps];
-  checkShape("tile", r, "reps");
+  const r = checkShape("tile", typeof reps === "number" ? [reps] : reps, "reps");
   const rank = Math.max(r.length, t.ndim);
   while (r.length < rank) r.unshift(1);
   if (t.ndim < rank) t = reshape(t, [...Array(rank - t.ndim).fill(1), ...t.shape]);
@@ -293,14 +402,22 @@ export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
 
 /** Repeats each element `repeats` times along `axis` (`numpy.repeat`; flattens without axis). @example k.repeat(x, 2, {axis: 0}) */
 export function repeat(x: TensorLike, repeats: number, opts: AxisOption = {}): Tensor {
+  return userOp("repeat", () => repeatImpl(x, repeats, opts));
+}
+
+function repeatImpl(x: TensorLike, repeats: number, opts: AxisOption): Tensor {
   let t = asTensor("repeat", x);
-  if (!Number.isInteger(repeats) || repeats < 0) {
-    throw new Error(`repeat: repeats must be a non-negative integer, got ${repeats}`);
-  }
-  if (opts.axis === undefined) t = reshape(t, [t.size]);
-  const axis = normAxis("repeat", opts.axis ?? 0, t.ndim);
+  checkInt("repeat", repeats, "repeats", 0);
+  const axisArg = axisOpt("repeat", opts);
+  if (axisArg === undefined) t = reshape(t, [t.size]);
+  const axis = normAxis("repeat", axisArg ?? 0, t.ndim);
   const inter = [...t.shape.slice(0, axis + 1), 1, ...t.shape.slice(axis + 1)];
   const big = [...t.shape.slice(0, axis + 1), repeats, ...t.shape.slice(axis + 1)];
   const out = t.shape.map((d, i) => i === axis ? d * repeats : d);
   return reshape(broadcastTo(reshape(t, inter), big), out);
+}
+
+/** Pad values may be any number (±Infinity pads max/min pools, NaN marks holes). */
+function checkPadValue(v: unknown): void {
+  if (typeof v !== "number") throw typeError("pad", `value must be a number, got ${describe(v)}`);
 }

@@ -3,10 +3,13 @@ import type { TypedArray } from "../dtype.ts";
 import { getBackend } from "../backends/backend.ts";
 import { realizeNodes, realizeNodesSync } from "../schedule/realize.ts";
 import type { Tensor } from "./tensor.ts";
+import { checkTensorArg } from "../errors.ts";
 
 /** Computes several tensors in one launch. @example await k.realize(loss, params.w) */
-export async function realize(...tensors: Tensor[]): Promise<void> {
-  await realizeNodes(tensors.map((t) => t.node));
+export function realize(...tensors: Tensor[]): Promise<void> {
+  // Checked before anything runs, so a wrong argument throws at the call, not later.
+  tensors.forEach((t, i) => checkTensorArg("realize", t, `tensors[${i}]`));
+  return realizeNodes(tensors.map((t) => t.node)).then(() => {});
 }
 
 /** The tensor's values as a typed array (a copy). */

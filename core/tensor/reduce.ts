@@ -23,6 +23,17 @@ import {
 import { asTensor, broadcastNode, castNode, type TensorLike, wrap } from "./convert.ts";
 import { flip, reshape, transpose } from "./movement.ts";
 import type { Tensor } from "./tensor.ts";
+import { checkBool, checkInt, checkOptions, shapeError, userOp } from "../errors.ts";
+
+const REDUCE = ["axis", "keepdims"];
+const VARIANCE = ["axis", "keepdims", "ddof"];
+
+/** Checks a reduction's options (known names, `keepdims` a boolean). */
+function reduceArgs<T extends ReduceOptions>(op: string, opts: T | undefined, known = REDUCE): T {
+  const o = checkOptions(op, opts, known);
+  if (o.keepdims !== undefined) checkBool(op, o.keepdims, "keepdims");
+  return o;
+}
 
 /** Options of reductions. */
 export interface ReduceOptions {
@@ -49,7 +60,7 @@ function reduceOp(
   const axes = normAxes(op, opts.axis, t.ndim);
   if (dtype && t.dtype !== dtype) t = wrap(castNode(t.node, dtype));
   if ((prim === "max" || prim === "min") && axes.some((a) => t.shape[a] === 0)) {
-    throw new Error(`${op}: cannot reduce an empty axis of ${fmt(t.shape)} (no identity)`);
+    throw shapeError(op, `cannot reduce an empty axis of ${fmt(t.shape)} (no identity)`);
   }
   const r = axes.length ? wrap(makeNode(prim, [t.node], axes)) : t;
   return opts.keepdims ? r : reshape(r, t.shape.filter((_, i) => !axes.includes(i)));
@@ -60,24 +71,28 @@ const meanDtype = (d: DType): DType => isFloat(d) ? d : "float32";
 
 /** Sum (bool counts as int32). @example k.sum(x, {axis: 1}) */
 export function sum(x: TensorLike, opts: ReduceOptions = {}): Tensor {
-  const t = asTensor("sum", x);
-  return reduceOp("sum", "sum", t, opts, sumDtype(t.dtype));
+  return userOp("sum", () => {
+    const t = asTensor("sum", x);
+    return reduceOp("sum", "sum", t, reduceArgs("sum", opts), sumDtype(t.dtype));
+  });
 }
 
 /** Product. @example k.prod(x, {axis: 0}) */
 export function prod(x: TensorLike, opts: ReduceOptions = {}): Tensor {
-  const t = asTensor("prod", x);
-  return reduceOp("prod", "prod", t, opts, sumDtype(t.dtype));
+  return userOp("prod", () => {
+    const t = asTensor("prod", x);
+    return reduceOp("prod", "prod", t, reduceArgs("prod", opts), sumDtype(t.dtype));
+  });
 }
 
 /** Maximum (NaN propagates). @example k.max(x, {axis: -1, keepdims: true}) */
 export function max(x: TensorLike, opts: ReduceOptions = {}): Tensor {
-  return reduceOp("max", "max", x, opts);
+  return userOp("max", () => reduceOp("max", "max", x, reduceArgs("max", opts)));
 }
 
 /** Minimum (NaN propagates). @example k.min(x) */
 export function min(x: TensorLike, opts: ReduceOptions = {}): Tensor {
-  return reduceOp("min", "min", x, opts);
+  return userOp("min", () => reduceOp("min", "min", x, reduceArgs("min", opts)));
 }
 
 function count(t: Tensor, opts: ReduceOptions, op: string): number {
@@ -86,28 +101,41 @@ function count(t: Tensor, opts: ReduceOptions, op: string): number {
 
 /** Arithmetic mean (ints give float32). @example k.mean(x, {axis: 0}) */
 export function mean(x: TensorLike, opts: ReduceOptions = {}): Tensor {
-  const t = asTensor("mean", x);
-  const s = reduceOp("sum", "mean", t, opts, meanDtype(t.dtype));
-  return div(s, count(t, opts, "mean"));
+  return userOp("mean", () => {
+    const t = asTensor("mean", x);
+    const o = reduceArgs("mean", opts);
+    const s = reduceOp("sum", "mean", t, o, meanDtype(t.dtype));
+    return div(s, count(t, o, "mean"));
+  });
 }
 
 /** Variance, `mean((x - mean(x))²)·n/(n-ddof)`. @example k.variance(x, {axis: 0}) */
 export function variance(x: TensorLike, opts: VarianceOptions = {}): Tensor {
-  const t = asTensor("variance", x);
-  const m = mean(t, { axis: opts.axis, keepdims: true });
+  return userOp("variance", () => varianceImpl("variance", x, opts));
+}
+
+function varianceImpl(op: string, x: TensorLike, opts: VarianceOptions): Tensor {
+  const t = asTensor(op, x);
+  const o = reduceArgs(op, opts, VARIANCE);
+  const ddof = o.ddof === undefined ? 0 : checkInt(op, o.ddof, "ddof", 0);
+  const m = mean(t, { axis: o.axis, keepdims: true });
   const d = sub(t, m);
-  const n = count(t, opts, "variance");
-  const s = reduceOp("sum", "variance", mul(d, d), opts);
-  return div(s, Math.max(n - (opts.ddof ?? 0), 0));
+  const n = count(t, o, op);
+  const s = reduceOp("sum", op, mul(d, d), o);
+  return div(s, Math.max(n - ddof, 0));
 }
 
 /** Standard deviation, `sqrt(variance)`. @example k.std(x) */
 export function std(x: TensorLike, opts: VarianceOptions = {}): Tensor {
-  return sqrt(variance(x, opts));
+  return userOp("std", () => sqrt(varianceImpl("std", x, opts)));
 }
 
 /** `log(sum(exp(x)))`, computed stably (shifted by the max). @example k.logsumexp(x, {axis: -1}) */
 export function logsumexp(x: TensorLike, opts: ReduceOptions = {}): Tensor {
+  return userOp("logsumexp", () => logsumexpImpl(x, reduceArgs("logsumexp", opts)));
+}
+
+function logsumexpImpl(x: TensorLike, opts: ReduceOptions): Tensor {
   const t = asTensor("logsumexp", x);
   const f = isFloat(t.dtype) ? t : wrap(castNode(t.node, "float32"));
   const m = shift(f, opts.axis);
@@ -135,18 +163,23 @@ function shift(t: Tensor, axis: number | readonly number[] | null | undefined): 
 
 /** `exp(x) / sum(exp(x))` along `axis`, stable for large inputs. @example k.softmax(x, {axis: -1}) */
 export function softmax(x: TensorLike, opts: SoftmaxOptions = {}): Tensor {
-  const t = asTensor("softmax", x);
-  const axis = normAxis("softmax", opts.axis ?? -1, t.ndim);
-  const e = exp(sub(t, shift(t, axis)));
-  return div(e, sum(e, { axis, keepdims: true }));
+  return userOp("softmax", () => {
+    const t = asTensor("softmax", x);
+    const axis = normAxis("softmax", checkOptions("softmax", opts, ["axis"]).axis ?? -1, t.ndim);
+    const e = exp(sub(t, shift(t, axis)));
+    return div(e, sum(e, { axis, keepdims: true }));
+  });
 }
 
 /** `x - logsumexp(x)` along `axis`. @example k.logSoftmax(x, {axis: -1}) */
 export function logSoftmax(x: TensorLike, opts: SoftmaxOptions = {}): Tensor {
-  const t = asTensor("logSoftmax", x);
-  const axis = normAxis("logSoftmax", opts.axis ?? -1, t.ndim);
-  const s = sub(t, shift(t, axis));
-  return sub(s, log(sum(exp(s), { axis, keepdims: true })));
+  return userOp("logSoftmax", () => {
+    const t = asTensor("logSoftmax", x);
+    const o = checkOptions("logSoftmax", opts, ["axis"]);
+    const axis = normAxis("logSoftmax", o.axis ?? -1, t.ndim);
+    const s = sub(t, shift(t, axis));
+    return sub(s, log(sum(exp(s), { axis, keepdims: true })));
+  });
 }
 
 /** Options of `argmax`/`argmin`. */
@@ -159,10 +192,11 @@ export interface ArgOptions {
 
 function argReduce(op: "argmax" | "argmin", x: TensorLike, opts: ArgOptions): Tensor {
   let t = asTensor(op, x);
+  opts = reduceArgs(op, opts);
   if (opts.axis === undefined || opts.axis === null) t = reshape(t, [t.size]);
   const axis = normAxis(op, opts.axis ?? 0, t.ndim);
   const n = t.shape[axis];
-  if (n === 0) throw new Error(`${op}: axis ${axis} of ${fmt(t.shape)} is empty`);
+  if (n === 0) throw shapeError(op, `axis ${axis} of ${fmt(t.shape)} is empty`);
   const best = (op === "argmax" ? max : min)(t, { axis, keepdims: true });
   let hit = equal(t, best);
   if (isFloat(t.dtype)) hit = logicalOr(hit, isnan(t));
@@ -177,12 +211,12 @@ function argReduce(op: "argmax" | "argmin", x: TensorLike, opts: ArgOptions): Te
 
 /** Index of the maximum (first on ties; NaN counts as maximal). @example k.argmax(logits, {axis: -1}) */
 export function argmax(x: TensorLike, opts: ArgOptions = {}): Tensor {
-  return argReduce("argmax", x, opts);
+  return userOp("argmax", () => argReduce("argmax", x, opts));
 }
 
 /** Index of the minimum (first on ties). @example k.argmin(x, {axis: 0}) */
 export function argmin(x: TensorLike, opts: ArgOptions = {}): Tensor {
-  return argReduce("argmin", x, opts);
+  return userOp("argmin", () => argReduce("argmin", x, opts));
 }
 
 /** Options of `cumsum`. */
@@ -198,7 +232,13 @@ export interface CumsumOptions {
  * O(n²) along the axis). @example k.cumsum(x, {axis: 1})
  */
 export function cumsum(x: TensorLike, opts: CumsumOptions = {}): Tensor {
+  return userOp("cumsum", () => cumsumImpl(x, opts));
+}
+
+function cumsumImpl(x: TensorLike, opts: CumsumOptions): Tensor {
   let t = asTensor("cumsum", x);
+  opts = checkOptions("cumsum", opts, ["axis", "reverse"]);
+  if (opts.reverse !== undefined) checkBool("cumsum", opts.reverse, "reverse");
   if (opts.axis === undefined) t = reshape(t, [t.size]);
   if (t.dtype === "bool") t = wrap(castNode(t.node, "int32"));
   const axis = normAxis("cumsum", opts.axis ?? 0, t.ndim);
