@@ -35,6 +35,17 @@ import {
   type SaveOptions,
   serialize,
 } from "./safetensors.ts";
+import { pathString, readBytes, writeAtomic } from "./_fs.ts";
+
+export {
+  type Checkpoint,
+  checkpoint,
+  type CheckpointLeaf,
+  type CheckpointLoadOptions,
+  type CheckpointState,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 
 export {
   deserialize,
@@ -44,28 +55,15 @@ export {
   serialize,
 } from "./safetensors.ts";
 
-/** `path` as a string (file URLs converted). */
-function pathString(path: string | URL): string {
-  if (typeof path === "string") return path;
-  if (path.protocol !== "file:") {
-    throw new TypeError(`io: only file: URLs are supported, got ${path}`);
-  }
-  const p = decodeURIComponent(path.pathname);
-  return /^\/[A-Za-z]:/.test(p) ? p.slice(1) : p;
-}
-
-/** Directory part and file name of a path (either separator). */
-function splitPath(p: string): [string, string] {
-  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
-  return i < 0 ? ["", p] : [p.slice(0, i + 1), p.slice(i + 1)];
-}
-
 /**
  * Writes `tree` to `path` as a safetensors file, atomically: the bytes go to a temporary file
  * in the same directory (flushed to disk), which is then renamed over `path`, so a reader or a
  * crash sees either the old file or the complete new one. Nothing is written when the tree is
  * invalid (a leaf that is not a tensor fails before the file system is touched), and the
- * temporary file is removed if writing fails. Needs `--allow-write` (and `--allow-read`).
+ * temporary file is removed if writing fails; a temporary file left by a process killed in the
+ * middle of a save (`.NAME.<digits>.tmp`) is removed by the next save to the same path, so at
+ * most one ever lingers. Errors name `io.save` and the path. Needs `--allow-write` and
+ * `--allow-read` (to list the directory).
  * @example
  * ```ts
  * import * as k from "../mod.ts";
@@ -81,26 +79,9 @@ export async function save(
   tree: PyTree,
   opts: SaveOptions = {},
 ): Promise<void> {
-  const target = pathString(path);
+  const target = pathString("io.save", path);
   const bytes = await serialize(tree, opts);
-  const [dir, name] = splitPath(target);
-  if (!name) throw new Error(`io.save: "${target}" names a directory, not a file`);
-  const suffix = crypto.getRandomValues(new Uint32Array(2)).join("");
-  const tmp = `${dir}.${name}.${suffix}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      let done = 0;
-      while (done < bytes.length) done += await file.write(bytes.subarray(done));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, target);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeAtomic("io.save", target, bytes);
 }
 
 /**
@@ -109,7 +90,8 @@ export async function save(
  * `{like: template}` every tensor must match the template's dtype and shape and the key sets
  * must be equal; otherwise the error lists each key with what was expected and found, and the
  * result takes the template's structure and type. A malformed or truncated file raises an error
- * that says what is wrong. Needs `--allow-read`.
+ * that says what is wrong; a missing or unreadable file an error naming `io.load` and the path.
+ * Needs `--allow-read`.
  * @example
  * ```ts
  * import * as k from "../mod.ts";
@@ -121,8 +103,8 @@ export async function save(
  * ```
  */
 export async function load<T = PyTree>(path: string | URL, opts: LoadOptions<T> = {}): Promise<T> {
-  const p = pathString(path);
-  return decodeFile(`io.load: ${p}`, await Deno.readFile(p), opts);
+  const p = pathString("io.load", path);
+  return decodeFile(`io.load: ${p}`, await readBytes("io.load", p), opts);
 }
 
 /**
@@ -138,6 +120,6 @@ export async function load<T = PyTree>(path: string | URL, opts: LoadOptions<T> 
  * ```
  */
 export async function loadMetadata(path: string | URL): Promise<Record<string, string>> {
-  const p = pathString(path);
-  return decodeMetadata(`io.loadMetadata: ${p}`, await Deno.readFile(p));
+  const p = pathString("io.loadMetadata", path);
+  return decodeMetadata(`io.loadMetadata: ${p}`, await readBytes("io.loadMetadata", p));
 }

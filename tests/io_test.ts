@@ -409,10 +409,12 @@ Deno.test("io: writes are atomic: no temp file left, the old file intact when a 
     await Deno.writeTextFile(`${dir}/sub/keep`, "x");
     await assert.rejects(() => k.io.save(`${dir}/sub`, { w: k.ones([2]) }));
     assert.deepEqual(await listDir(dir), ["model.safetensors", "sub"]);
-    // A missing directory fails cleanly.
+    // A missing directory fails cleanly, naming io.save and the path (the cause kept).
     await assert.rejects(
       () => k.io.save(`${dir}/missing/x.safetensors`, { w: k.ones([2]) }),
-      Deno.errors.NotFound,
+      (e: Error) =>
+        e instanceof k.KilnError && e.cause instanceof Deno.errors.NotFound &&
+        e.message.startsWith(`io.save: cannot write "${dir}/missing/x.safetensors"`),
     );
     assert.deepEqual(await listDir(dir), ["model.safetensors", "sub"]);
   });
