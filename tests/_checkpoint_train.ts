@@ -55,7 +55,8 @@ const step = k.jit(
     bx: k.Tensor,
     by: k.Tensor,
   ) => {
-    const [[, mean], grads] = k.valueAndGrad(loss, { hasAux: true })(p, key, bx, by);
+    const [value, grads] = k.valueAndGrad(loss, { hasAux: true })(p, key, bx, by);
+    const mean = (value as unknown as [k.Tensor, k.Tensor])[1]; // [loss, aux] with hasAux
     const [updates, next] = optimizer.update(grads, o, p);
     return [k.optim.applyUpdates(p, updates), next, running.mul(0.9).add(mean.mul(0.1))] as const;
   },
