@@ -245,16 +245,25 @@ export function conv(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
   if (pads.some(([a, b]) => a || b)) {
     xn = makeNode("pad", [xn], { pads: [[0, 0], [0, 0], ...pads], value: 0 });
   }
-  // Product axes: [N, G, Og, O…, Cg, K…], summed over Cg and K….
+  // Product axes [N, G, Og, Cg, K…, O…], summed over Cg and K…. Output positions last: the
+  // columns of the input gradient then come out [.., C, K…, O…], and folding them back
+  // (col2im) reads along image rows.
   const win = windowNode(xn, K, stride, dilation, Osz); // [N, C, O…, K…]
-  const xg = B.reshape(win, [N, G, Cg, ...Osz, ...K]);
-  const xp = makeNode("permute", [xg], [0, 1, ...range(3, 3 + n), 2, ...range(3 + n, 3 + 2 * n)]);
-  const full = [N, G, Og, ...Osz, Cg, ...K];
-  const xe = B.expand(B.reshape(xp, [N, G, 1, ...Osz, Cg, ...K]), full);
+  const xg = B.reshape(win, [N, G, 1, Cg, ...Osz, ...K]);
+  const full = [N, G, Og, Cg, ...K, ...Osz];
+  const xp = makeNode("permute", [xg], [
+    0,
+    1,
+    2,
+    3,
+    ...range(4 + n, 4 + 2 * n),
+    ...range(4, 4 + n),
+  ]);
+  const xe = B.expand(xp, full);
   const wn = castNode(wt.node, dtype);
-  const we = B.expand(B.reshape(wn, [1, G, Og, ...Osz.map(() => 1), Cg, ...K]), full);
+  const we = B.expand(B.reshape(wn, [1, G, Og, Cg, ...K, ...Osz.map(() => 1)]), full);
   const prod = makeNode("mul", [xe, we]);
-  const summed = makeNode("sum", [prod], range(3 + n, 4 + 2 * n));
+  const summed = makeNode("sum", [prod], range(3, 4 + n));
   let y = B.reshape(summed, [N, O, ...Osz]);
   if (unbatched) y = B.reshape(y, [O, ...Osz]);
   return wrap(y);

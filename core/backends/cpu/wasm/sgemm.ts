@@ -181,15 +181,16 @@ export function sgemmPanels(m: number, n: number, k: number): Panels {
 }
 
 /**
- * `C = A · B` for operands packed by the caller at `sgemmPanels(m, n, k)`; returns C as a
- * row-major `m×n` view into wasm memory, valid until the next call.
+ * `C = A · B` for operands packed by the caller at `sgemmPanels(m, n, k)` (`A` row-major, or
+ * column-major with `aT`); returns C as a row-major `m×n` view into wasm memory, valid until
+ * the next call.
  */
-export function sgemmPacked(m: number, n: number, k: number): Float32Array {
+export function sgemmPacked(m: number, n: number, k: number, aT = false): Float32Array {
   const w = load()!;
   sgemmStats.calls++;
   const b = align4(m * k), c = b + align4(k * n);
   w.f32.fill(0, c, c + m * n); // the kernel accumulates into C
-  w.kernel(0, 4 * k, 4, 4 * b, 4 * n, 4 * c, m, n, k);
+  w.kernel(0, aT ? 4 : 4 * k, aT ? 4 * m : 4, 4 * b, 4 * n, 4 * c, m, n, k);
   return w.f32.subarray(c, c + m * n);
 }
 
