@@ -3,6 +3,8 @@
  * module constructor takes (`layers.conv2d(1, 32, 3, {padding: 1})` is `nn.Conv2d(1, 32, 3,
  * padding=1)`) and returns a `Layer` whose `init(key)`/`apply(params, state, x, ctx)` call the
  * pure pair of the same name (`k.nn.conv2d`, `k.nn.batchNorm`, …) with that configuration.
+ * Parameters and state are created on the init key's device (the normalization layers, which
+ * draw nothing, take the key's device too, unless `device` is given).
  * @module
  */
 import * as k from "../core/mod.ts";
@@ -198,7 +200,7 @@ export function batchNorm(
   norm.batchNorm.init(numFeatures, { ...opts, device: "cpu" }); // validate now
   return {
     name: `batchNorm(${numFeatures})`,
-    init: () => norm.batchNorm.init(numFeatures, opts),
+    init: (key) => norm.batchNorm.init(numFeatures, { ...opts, device: opts.device ?? key.device }),
     apply: (params, state, x, ctx) =>
       norm.batchNorm.apply(params, state, x, { training: ctx.training, momentum, eps }),
   };
@@ -219,7 +221,7 @@ export function layerNorm(
   const { eps } = opts;
   return withParams(
     `layerNorm(${args(normalizedShape)})`,
-    () => norm.layerNorm.init(normalizedShape, opts),
+    (key) => norm.layerNorm.init(normalizedShape, { ...opts, device: opts.device ?? key.device }),
     (p, x) => norm.layerNorm.apply(p, x, { eps, normalizedShape }),
   );
 }
@@ -240,7 +242,8 @@ export function groupNorm(
   const { eps } = opts;
   return withParams(
     `groupNorm(${args(numGroups, numChannels)})`,
-    () => norm.groupNorm.init(numGroups, numChannels, opts),
+    (key) =>
+      norm.groupNorm.init(numGroups, numChannels, { ...opts, device: opts.device ?? key.device }),
     (p, x) => norm.groupNorm.apply(p, x, { numGroups, eps }),
   );
 }
@@ -260,7 +263,7 @@ export function instanceNorm(
   const { eps } = opts;
   return withParams(
     `instanceNorm(${args(numFeatures)})`,
-    () => norm.instanceNorm.init(numFeatures, opts),
+    (key) => norm.instanceNorm.init(numFeatures, { ...opts, device: opts.device ?? key.device }),
     (p, x) => norm.instanceNorm.apply(p, x, { eps }),
   );
 }

@@ -11,6 +11,7 @@ const read = async (t: k.Tensor) => Float64Array.from(await t.data());
 const iota = (shape: number[], device: string) =>
   k.tensor(Float64Array.from({ length: shape.reduce((a, d) => a * d, 1) }, (_, i) => i), {
     shape,
+    dtype: "float32",
     device,
   });
 

@@ -10,7 +10,11 @@ const read = async (t: k.Tensor) => Float64Array.from(await t.data());
 const randu = (shape: number[], seed: number, device: string) => {
   const r = rng(seed);
   const n = shape.reduce((a, d) => a * d, 1);
-  return k.tensor(Float64Array.from({ length: n }, () => 2 * r() - 1), { shape, device });
+  return k.tensor(Float64Array.from({ length: n }, () => 2 * r() - 1), {
+    shape,
+    dtype: "float32",
+    device,
+  });
 };
 
 /** Plain-JS conv2d (cross-correlation) with stride, zero padding and groups, plus bias. */
