@@ -9,12 +9,15 @@ import type { Tensor } from "../core/mod.ts";
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 
+/** A shape/dtype mismatch (`KilnError`); `msg` starts with `op: `. */
+const mismatch = (msg: string) => new k.KilnError(msg.slice(0, msg.indexOf(":")), msg);
+
 function checkImages(op: string, images: unknown): Tensor {
   if (!(images instanceof k.Tensor)) {
     throw new TypeError(`${op}: images must be a Tensor, got ${typeof images}`);
   }
   if (images.ndim < 3) {
-    throw new Error(
+    throw mismatch(
       `${op}: images must be a batch [N, H, W] or [N, C, H, W] (rank >= 3), got ${
         fmt(images.shape)
       }`,
@@ -70,7 +73,7 @@ export function randomCrop(
   const shape = x.shape;
   const n = shape[0], H = shape[x.ndim - 2] + 2 * ph, W = shape[x.ndim - 1] + 2 * pw;
   if (h > H || w > W) {
-    throw new Error(
+    throw mismatch(
       `${op}: size [${h},${w}] is larger than the padded images [${H},${W}] (images ${
         fmt(shape)
       }, padding [${ph},${pw}])`,
@@ -117,7 +120,7 @@ export function randomFlip(key: Tensor, images: Tensor, opts: RandomFlipOptions 
   const op = "randomFlip";
   if (!(images instanceof k.Tensor) || images.ndim < 2) {
     const got = images instanceof k.Tensor ? fmt(images.shape) : typeof images;
-    throw new Error(`${op}: images must be a batch [N, ...] of rank >= 2, got ${got}`);
+    throw mismatch(`${op}: images must be a batch [N, ...] of rank >= 2, got ${got}`);
   }
   const r = images.ndim;
   const a = opts.axis ?? -1;
@@ -150,19 +153,20 @@ export function normalize(
   const op = "normalize";
   if (!(images instanceof k.Tensor) || !["float16", "float32", "float64"].includes(images.dtype)) {
     const got = images instanceof k.Tensor ? `${images.dtype} ${fmt(images.shape)}` : typeof images;
-    throw new TypeError(`${op}: images must be a float tensor, got ${got}`);
+    const msg = `${op}: images must be a float tensor, got ${got}`;
+    throw images instanceof k.Tensor ? mismatch(msg) : new TypeError(msg);
   }
   const perChannel = Array.isArray(mean) || Array.isArray(std);
   const c = perChannel ? images.shape[images.ndim - 3] : 1;
   if (perChannel && images.ndim < 3) {
-    throw new Error(
+    throw mismatch(
       `${op}: per-channel mean/std need images [..., C, H, W], got ${fmt(images.shape)}`,
     );
   }
   const vec = (v: unknown, what: string): number[] => {
     const a = typeof v === "number" ? new Array(c).fill(v) : v;
     if (!Array.isArray(a) || a.length !== c || !a.every((d) => typeof d === "number")) {
-      throw new Error(
+      throw mismatch(
         `${op}: ${what} must be a number or ${c} numbers (one per channel of images ${
           fmt(images.shape)
         }), got ${JSON.stringify(v)}`,

@@ -107,9 +107,13 @@ export interface ConvTranspose {
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 
+/** A shape/dtype mismatch (`KilnError`); `msg` starts with `op: `. */
+const mismatch = (msg: string) => new k.KilnError(msg.slice(0, msg.indexOf(":")), msg);
+
 function positive(op: string, n: unknown, what: string): number {
   if (!Number.isInteger(n) || (n as number) <= 0) {
-    throw new TypeError(`${op}: ${what} must be a positive integer, got ${String(n)}`);
+    const Cls = typeof n === "number" ? RangeError : TypeError;
+    throw new Cls(`${op}: ${what} must be a positive integer, got ${String(n)}`);
   }
   return n as number;
 }
@@ -144,7 +148,7 @@ function makeInit(name: string, dims: number, transposed: boolean) {
     const cout = positive(op, outChannels, "outChannels");
     const g = positive(op, opts.groups ?? 1, "groups");
     if (cin % g !== 0 || cout % g !== 0) {
-      throw new Error(
+      throw mismatch(
         `${op}: groups ${g} must divide inChannels ${cin} and outChannels ${cout}`,
       );
     }
@@ -175,7 +179,7 @@ function checkParams(op: string, params: ConvParams, dims: number): [Tensor, Ten
 function checkInput(op: string, x: unknown, dims: number): Tensor {
   if (!(x instanceof k.Tensor)) throw new TypeError(`${op}: x must be a Tensor, got ${typeof x}`);
   if (x.ndim !== dims + 2 && x.ndim !== dims + 1) {
-    throw new Error(
+    throw mismatch(
       `${op}: x must be [N, C, ${dims}-d spatial] or unbatched [C, ${dims}-d spatial], got ${
         fmt(x.shape)
       }`,
@@ -243,7 +247,7 @@ function convTranspose2dApply(
   checkInput(op, x, 2);
   const groups = opts.groups ?? 1;
   if (b && b.shape[0] !== w.shape[1] * groups) {
-    throw new Error(
+    throw mismatch(
       `${op}: bias ${fmt(b.shape)} does not match w ${fmt(w.shape)} with groups ${groups} ` +
         `(expected ${w.shape[1] * groups} output channels)`,
     );
@@ -269,7 +273,7 @@ export const convTranspose2d: ConvTranspose = {
 function checkImages(op: string, x: unknown): Tensor {
   if (!(x instanceof k.Tensor) || (x.ndim !== 3 && x.ndim !== 4)) {
     const got = x instanceof k.Tensor ? fmt(x.shape) : typeof x;
-    throw new Error(`${op}: x must be [N, C, H, W] or [C, H, W], got ${got}`);
+    throw mismatch(`${op}: x must be [N, C, H, W] or [C, H, W], got ${got}`);
   }
   return x;
 }

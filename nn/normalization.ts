@@ -78,11 +78,15 @@ export interface BatchNorm {
 }
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
+
+/** A shape/dtype mismatch (`KilnError`); `msg` starts with `op: `. */
+const mismatch = (msg: string) => new k.KilnError(msg.slice(0, msg.indexOf(":")), msg);
 const range = (a: number, b: number) => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
 
 function checkCount(op: string, n: unknown, what: string): number {
   if (!Number.isInteger(n) || (n as number) <= 0) {
-    throw new TypeError(`${op}: ${what} must be a positive integer, got ${String(n)}`);
+    const Cls = typeof n === "number" ? RangeError : TypeError;
+    throw new Cls(`${op}: ${what} must be a positive integer, got ${String(n)}`);
   }
   return n as number;
 }
@@ -90,10 +94,10 @@ function checkCount(op: string, n: unknown, what: string): number {
 function checkX(op: string, x: unknown, minRank: number, layout: string): Tensor {
   if (!(x instanceof k.Tensor)) throw new TypeError(`${op}: x must be a Tensor, got ${typeof x}`);
   if (x.ndim < minRank) {
-    throw new Error(`${op}: x must be ${layout} (rank >= ${minRank}), got ${fmt(x.shape)}`);
+    throw mismatch(`${op}: x must be ${layout} (rank >= ${minRank}), got ${fmt(x.shape)}`);
   }
   if (!["float16", "float32", "float64"].includes(x.dtype)) {
-    throw new TypeError(`${op}: x must be a float tensor, got ${x.dtype} ${fmt(x.shape)}`);
+    throw mismatch(`${op}: x must be a float tensor, got ${x.dtype} ${fmt(x.shape)}`);
   }
   return x;
 }
@@ -122,7 +126,7 @@ function affine(op: string, params: NormParams, x: Tensor, shape: number[]): Ten
   for (const [name, t] of [["weight", weight], ["bias", bias]] as const) {
     if (!(t instanceof k.Tensor) || t.size !== want) {
       const got = t instanceof k.Tensor ? fmt(t.shape) : typeof t;
-      throw new Error(`${op}: params.${name} must have ${want} elements for x, got ${got}`);
+      throw mismatch(`${op}: params.${name} must have ${want} elements for x, got ${got}`);
     }
   }
   return k.add(k.mul(x, k.reshape(weight, shape)), k.reshape(bias, shape));
@@ -171,7 +175,7 @@ function batchNormApply(
   }
   const c = runningMean.shape[0];
   if (x.shape[1] !== c) {
-    throw new Error(
+    throw mismatch(
       `${op}: x ${fmt(x.shape)} has ${
         x.shape[1]
       } channels (axis 1) but the state has ${c} features`,
@@ -187,7 +191,7 @@ function batchNormApply(
   const axes = [0, ...range(2, x.ndim)];
   const n = axes.reduce((a, i) => a * x.shape[i], 1);
   if (n <= 1) {
-    throw new Error(
+    throw mismatch(
       `${op}: training needs more than one value per channel, got x ${fmt(x.shape)}`,
     );
   }
@@ -276,7 +280,7 @@ function layerNormApply(params: NormParams, x: Tensor, opts: LayerNormApplyOptio
   }
   const tail = x.shape.slice(x.ndim - shape.length);
   if (shape.length > x.ndim || tail.some((d, i) => d !== shape[i])) {
-    throw new Error(`${op}: x ${fmt(x.shape)} does not end with normalizedShape ${fmt(shape)}`);
+    throw mismatch(`${op}: x ${fmt(x.shape)} does not end with normalizedShape ${fmt(shape)}`);
   }
   const axes = range(x.ndim - shape.length, x.ndim);
   const [xhat] = standardize(x, axes, checkEps(op, opts.eps ?? 1e-5));
@@ -331,7 +335,7 @@ function groupNormApply(params: NormParams, x: Tensor, opts: GroupNormApplyOptio
   const g = checkCount(op, opts?.numGroups, "opts.numGroups");
   const [n, c, ...rest] = x.shape;
   if (c % g !== 0) {
-    throw new Error(`${op}: numGroups ${g} does not divide the ${c} channels of x ${fmt(x.shape)}`);
+    throw mismatch(`${op}: numGroups ${g} does not divide the ${c} channels of x ${fmt(x.shape)}`);
   }
   const grouped = k.reshape(x, [n, g, c / g, ...rest]);
   const [xhat] = standardize(grouped, range(2, grouped.ndim), checkEps(op, opts.eps ?? 1e-5));
@@ -354,7 +358,7 @@ export const groupNorm: GroupNorm = {
     const g = checkCount("groupNorm.init", numGroups, "numGroups");
     const c = checkCount("groupNorm.init", numChannels, "numChannels");
     if (c % g !== 0) {
-      throw new Error(`groupNorm.init: numGroups ${g} does not divide numChannels ${c}`);
+      throw mismatch(`groupNorm.init: numGroups ${g} does not divide numChannels ${c}`);
     }
     return affineInit(opts.affine ?? true, [c], opts);
   },

@@ -72,13 +72,14 @@ export function fn(f: (x: Tensor) => Tensor, name?: string): Layer<Empty, Empty>
   if (typeof f !== "function") {
     throw new TypeError(`layers.fn: f must be a function (x) => Tensor, got ${typeof f}`);
   }
+  const label = name ?? (f.name || "fn");
   return {
-    name: name ?? (f.name || "fn"),
+    name: label,
     init: () => ({ params: {}, state: {} }),
     apply(_params, state, x) {
       const y = f(x);
       if (!(y instanceof k.Tensor)) {
-        throw new TypeError(`${this.name}: the function must return a Tensor, got ${typeof y}`);
+        throw new TypeError(`${label}: the function must return a Tensor, got ${typeof y}`);
       }
       return [y, state];
     },
@@ -103,7 +104,9 @@ function asLayer(item: LayerLike, i: number): Layer {
 /** Re-raises `e` with the layer named in front, keeping its class and the original as cause. */
 function inLayer(e: unknown, i: number, name: string): never {
   if (!(e instanceof Error)) throw e;
-  const msg = `sequential.apply: layer ${i} (${name}): ${e.message}`;
+  const op = "sequential.apply";
+  const msg = `${op}: layer ${i} (${name}): ${e.message}`;
+  if (e instanceof k.KilnError) throw new k.KilnError(op, msg, { cause: e });
   const Cls = e instanceof TypeError ? TypeError : e instanceof RangeError ? RangeError : Error;
   throw new Cls(msg, { cause: e });
 }
