@@ -91,6 +91,11 @@ export class WgslEmitter extends LoopEmitter {
     return `for (var ${v}: i32 = 0; ${v} < ${size}; ${v}++)`;
   }
 
+  /** The statement defining instruction `i` (for code outside the scope walk). */
+  statement(i: Instr): string {
+    return this.define(i);
+  }
+
   expr(i: Instr): string {
     if (i.op === "load") return this.load(i.arg as number, this.name(i.args[0]));
     const r = prim(i.op).wgsl;
