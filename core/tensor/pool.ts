@@ -172,7 +172,7 @@ export function adaptiveAvgPool(
       const lo = Math.floor((o * inSize) / m), hi = Math.ceil(((o + 1) * inSize) / m);
       for (let j = lo; j < hi; j++) a[j * m + o] = 1 / (hi - lo);
     }
-    const mat = tensor(a, { shape: [inSize, m], device: t.device }).astype(t.dtype);
+    const mat = tensor(a, { shape: [inSize, m], dtype: t.dtype, device: t.device });
     const perm = [...Array(t.ndim).keys()].filter((d) => d !== 2 + i).concat(2 + i);
     const moved = wrap(makeNode("permute", [t.node], perm));
     const r = matmul(moved, mat);
