@@ -111,8 +111,10 @@ for (const device of DEVICES) {
   Deno.test(`debugNans ${device}: under grad, the gradient of the op that caused it`, async () => {
     await withNans(true, async () => {
       let line = "";
-      // d/dx of 0 * sqrt(x) at 0 is 0 * (1 / (2 sqrt 0)) = 0 * inf = NaN, inside sqrt's VJP.
-      const f = (x: k.Tensor) => ([k.sqrt(x), line = here()][0] as k.Tensor).mul(0).sum();
+      // d/dx of w * sqrt(x) at x = 0, w = 0 is 0 * (1 / (2 sqrt 0)) = 0 * inf = NaN, inside
+      // sqrt's VJP. (w is data: a literal 0 may be folded away by a WGSL compiler.)
+      const w = t([1, 0, 1]);
+      const f = (x: k.Tensor) => ([k.sqrt(x), line = here()][0] as k.Tensor).mul(w).sum();
       for (const g of [k.grad(f), k.jit(k.grad(f))]) {
         const e = await caught(() => g(t([1, 0, 4])).data());
         assert.equal(e.op, "gradient of sqrt");
