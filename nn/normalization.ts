@@ -199,7 +199,11 @@ function batchNormApply(
   if (momentum !== null && (typeof momentum !== "number" || !(momentum >= 0 && momentum <= 1))) {
     throw new RangeError(`${op}: momentum must be in [0, 1] or null, got ${String(momentum)}`);
   }
-  const [xhat, mean, v] = standardize(x, axes, eps);
+  const mean = k.mean(x, { axis: axes, keepdims: true });
+  const centered = k.sub(x, mean);
+  const v = k.mean(k.mul(centered, centered), { axis: axes, keepdims: true });
+  const rstd = k.rsqrt(k.add(v, eps));
+  const y = batchNormTrain(op, params, x, mean, rstd, axes, view);
   // The running statistics are not differentiated through (as torch's buffers).
   const dt = runningMean.dtype;
   const batchMean = k.astype(k.stopGradient(k.reshape(mean, [c])), dt);
@@ -213,7 +217,56 @@ function batchNormApply(
     runningVar: ema(runningVar, k.mul(batchVar, n / (n - 1))),
     numBatchesTracked: steps,
   };
-  return [affine(op, params, xhat, view), newState];
+  return [y, newState];
+}
+
+/**
+ * `(x − mean)·rstd·weight + bias` with batchNorm's closed-form VJP: autodiff of the plain graph
+ * sums over `[N, ...spatial]` four times (bias, weight, and the paths through the mean and the
+ * variance); `dx = weight·rstd·(g − mean(g) − x̂·mean(g·x̂))` needs only the two sums that
+ * `dbias` and `dweight` are anyway. `mean` and `rstd` (computed from `x`) get no cotangent: their
+ * contribution is inside `dx`. Forward mode and second derivatives differentiate the graphs.
+ */
+function batchNormTrain(
+  op: string,
+  params: NormParams,
+  x: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  axes: number[],
+  view: number[],
+): Tensor {
+  const n = axes.reduce((a, i) => a * x.shape[i], 1);
+  const hasAffine = params?.weight !== undefined;
+  const fwd = (xx: Tensor, m: Tensor, r: Tensor, w?: Tensor, b?: Tensor): [Tensor, Tensor[]] => {
+    const xhat = k.mul(k.sub(xx, m), r);
+    const y = w && b ? affine(op, { weight: w, bias: b }, xhat, view) : xhat;
+    return [y, [xhat, r, ...(w ? [k.reshape(w, view)] : [])]];
+  };
+  const bwd = ([xhat, r, w]: Tensor[], g: Tensor): (Tensor | null)[] => {
+    const db = k.sum(g, { axis: axes, keepdims: true });
+    const dw = k.sum(k.mul(g, xhat), { axis: axes, keepdims: true });
+    const scale = w ? k.mul(w, r) : r;
+    const dx = k.mul(scale, k.sub(k.sub(g, k.div(db, n)), k.mul(xhat, k.div(dw, n))));
+    const c = view[0];
+    return hasAffine ? [dx, null, null, k.reshape(dw, [c]), k.reshape(db, [c])] : [dx, null, null];
+  };
+  if (hasAffine) {
+    const f = k.customVjp(
+      (xx: Tensor, m: Tensor, r: Tensor, w: Tensor, b: Tensor) => fwd(xx, m, r, w, b)[0],
+      {
+        fwd: fwd as (...a: never[]) => [unknown, unknown],
+        bwd: bwd as (r: never, g: never) => unknown[],
+      },
+    );
+    affine(op, params, x, view); // validates the params' shapes before tracing the rule
+    return f(x, mean, rstd, params.weight!, params.bias!);
+  }
+  const f = k.customVjp((xx: Tensor, m: Tensor, r: Tensor) => fwd(xx, m, r)[0], {
+    fwd: fwd as (...a: never[]) => [unknown, unknown],
+    bwd: bwd as (r: never, g: never) => unknown[],
+  });
+  return f(x, mean, rstd);
 }
 
 /**
