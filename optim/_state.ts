@@ -4,7 +4,8 @@
  * @module
  */
 import * as k from "../core/mod.ts";
-import type { OptState, Params } from "./base.ts";
+import type { GradientTransformation, OptState, Params } from "./base.ts";
+import type { Schedule } from "./schedules.ts";
 
 const INT32_MAX = 2147483647;
 
@@ -13,7 +14,7 @@ export function leavesOf(op: string, tree: Params | OptState): k.Tensor[] {
   const leaves = k.tree.leaves(tree as k.tree.PyTree<unknown>);
   for (const x of leaves) {
     if (!(x instanceof k.Tensor)) {
-      throw new TypeError(`${op}: pytree leaves must be Tensors, got ${typeof x}`);
+      throw k.errors.typeError(op, `pytree leaves must be Tensors, got ${k.errors.describe(x)}`);
     }
   }
   return leaves as k.Tensor[];
@@ -65,8 +66,9 @@ export function perDtype(f: (d: k.DType) => k.Tensor): (d: k.DType) => k.Tensor 
 /** Reads field `key` of a transformation's state, with a clear error if it is missing. */
 export function field(op: string, state: OptState, key: string): OptState {
   if (state === null || typeof state !== "object" || Array.isArray(state) || !(key in state)) {
-    throw new Error(
-      `${op}: the state has no "${key}"; pass the state that this transformation's init or ` +
+    throw k.errors.typeError(
+      op,
+      `the state has no "${key}"; pass the state that this transformation's init or ` +
         `update returned`,
     );
   }
@@ -76,7 +78,7 @@ export function field(op: string, state: OptState, key: string): OptState {
 /** Reads the step count of a state. */
 export function countOf(op: string, state: OptState): k.Tensor {
   const c = field(op, state, "count");
-  if (!(c instanceof k.Tensor)) throw new Error(`${op}: the state's count is not a tensor`);
+  if (!(c instanceof k.Tensor)) throw k.errors.typeError(op, "the state's count is not a tensor");
   return c;
 }
 
@@ -90,9 +92,7 @@ export function map(
   const g = (...xs: unknown[]): k.Tensor => {
     for (const x of xs) {
       if (!(x instanceof k.Tensor)) {
-        throw new TypeError(
-          `${op}: pytree leaves must be Tensors, got ${x === null ? "null" : typeof x}`,
-        );
+        throw k.errors.typeError(op, `pytree leaves must be Tensors, got ${k.errors.describe(x)}`);
       }
     }
     return f(...(xs as k.Tensor[]));
@@ -128,13 +128,47 @@ export function movingAverage(
 
 /** Throws a RangeError unless `ok` (option checks, with torch's conditions). */
 export function check(op: string, ok: boolean, what: string, value: unknown): void {
-  if (!ok) throw new RangeError(`${op}: invalid ${what}: ${value}`);
+  if (typeof value === "number" || typeof value === "boolean") {
+    if (typeof value === "number" && !Number.isFinite(value)) ok = false;
+    if (!ok) throw k.errors.rangeError(op, `invalid ${what}: ${value}`);
+    return;
+  }
+  throw k.errors.typeError(op, `${what} must be a number, got ${k.errors.describe(value)}`);
 }
 
 /** Throws unless `params` were passed to an update that needs them. */
 export function needParams(op: string, params: Params | undefined): Params {
   if (params === undefined) {
-    throw new Error(`${op}: update needs the params (pass them as the third argument)`);
+    throw k.errors.typeError(op, "update needs the params (pass them as the third argument)");
   }
   return params;
+}
+
+/** The error mechanism of the core (`k.errors`), for optim's files. */
+export const {
+  checkFunction,
+  checkOptions,
+  describe,
+  publicOp,
+  rangeError,
+  shapeError,
+  typeError,
+  userOp,
+} = k.errors;
+
+/**
+ * Builds a transformation as public op `op`: construction-time errors and every later
+ * `init`/`update` error name `op` (`optim.adam: …`), whichever transformations it chains.
+ */
+export function transformation(
+  op: string,
+  make: () => GradientTransformation,
+): GradientTransformation {
+  const t = userOp(op, make);
+  return { init: publicOp(op, t.init), update: publicOp(op, t.update) };
+}
+
+/** Builds a schedule as public op `op`: its errors, and those of calling it, name `op`. */
+export function scheduleOp(op: string, make: () => Schedule): Schedule {
+  return publicOp(op, userOp(op, make));
 }

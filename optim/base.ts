@@ -2,8 +2,8 @@
  * The gradient-transformation contract, `chain` and `applyUpdates`.
  * @module
  */
-import type * as k from "../core/mod.ts";
-import { map } from "./_state.ts";
+import * as k from "../core/mod.ts";
+import { checkFunction, map, transformation, userOp } from "./_state.ts";
 
 /**
  * A pytree of tensors: parameters, gradients or updates (one structure for all three). Nested
@@ -67,24 +67,39 @@ export interface GradientTransformation {
  * ```
  */
 export function chain(...transforms: GradientTransformation[]): GradientTransformation {
-  return {
-    init: (params: Params): OptState => transforms.map((t) => t.init(params)),
-    update: (updates: Params, state: OptState, params?: Params): [Params, OptState] => {
-      if (!Array.isArray(state) || state.length !== transforms.length) {
-        throw new Error(
-          `chain: expected the state of ${transforms.length} transformations (an array, as ` +
-            `init returns), got ${Array.isArray(state) ? `${state.length} entries` : typeof state}`,
+  return transformation("optim.chain", () => {
+    transforms.forEach((t, i) => {
+      const ok = t !== null && typeof t === "object" && typeof t.init === "function" &&
+        typeof t.update === "function";
+      if (!ok) {
+        throw k.errors.typeError(
+          "optim.chain",
+          `transforms[${i}] must be a transformation {init, update}, got ${k.errors.describe(t)}`,
         );
       }
-      const next: OptState[] = [];
-      transforms.forEach((t, i) => {
-        let s: OptState;
-        [updates, s] = t.update(updates, state[i], params);
-        next.push(s);
-      });
-      return [updates, next];
-    },
-  };
+    });
+    return {
+      init: (params: Params): OptState => transforms.map((t) => t.init(params)),
+      update: (updates: Params, state: OptState, params?: Params): [Params, OptState] => {
+        if (!Array.isArray(state) || state.length !== transforms.length) {
+          throw k.errors.typeError(
+            "optim.chain",
+            `expected the state of ${transforms.length} transformations (an array, as ` +
+              `init returns), got ${
+                Array.isArray(state) ? `${state.length} entries` : typeof state
+              }`,
+          );
+        }
+        const next: OptState[] = [];
+        transforms.forEach((t, i) => {
+          let s: OptState;
+          [updates, s] = t.update(updates, state[i], params);
+          next.push(s);
+        });
+        return [updates, next];
+      },
+    };
+  });
 }
 
 /**
@@ -96,7 +111,9 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
  * ```
  */
 export function applyUpdates<P extends Params>(params: P, updates: Params): P {
-  return map("applyUpdates", (p, u) => p.add(u).astype(p.dtype), params, updates) as P;
+  return userOp("optim.applyUpdates", () => {
+    return map("optim.applyUpdates", (p, u) => p.add(u).astype(p.dtype), params, updates) as P;
+  });
 }
 
 /**
@@ -108,8 +125,10 @@ export function applyUpdates<P extends Params>(params: P, updates: Params): P {
  * ```
  */
 export function identity(): GradientTransformation {
-  return {
-    init: (_params: Params): OptState => ({}),
-    update: (updates: Params, state: OptState): [Params, OptState] => [updates, state],
-  };
+  return transformation("optim.identity", () => {
+    return {
+      init: (_params: Params): OptState => ({}),
+      update: (updates: Params, state: OptState): [Params, OptState] => [updates, state],
+    };
+  });
 }

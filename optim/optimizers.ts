@@ -6,7 +6,7 @@
  */
 import * as k from "../core/mod.ts";
 import { chain, type GradientTransformation } from "./base.ts";
-import { check } from "./_state.ts";
+import { check, checkOptions, describe, transformation, typeError } from "./_state.ts";
 import { type LearningRate, type Schedule, stepTensor } from "./schedules.ts";
 import {
   addDecayedWeights,
@@ -23,7 +23,10 @@ import {
 function checkLr(op: string, lr: LearningRate): void {
   if (typeof lr === "number") check(op, lr >= 0, "learning rate", lr);
   else if (typeof lr !== "function") {
-    throw new TypeError(`${op}: the learning rate must be a number or a schedule function`);
+    throw typeError(
+      op,
+      `the learning rate must be a number or a schedule function, got ${describe(lr)}`,
+    );
   }
 }
 
@@ -56,22 +59,25 @@ export interface SgdOptions {
  * ```
  */
 export function sgd(learningRate: LearningRate, opts: SgdOptions = {}): GradientTransformation {
-  const { momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 } = opts;
-  checkLr("sgd", learningRate);
-  check("sgd", momentum >= 0, "momentum", momentum);
-  check("sgd", weightDecay >= 0, "weightDecay", weightDecay);
-  check(
-    "sgd",
-    !nesterov || (momentum > 0 && dampening === 0),
-    "Nesterov setting (needs " +
-      "momentum > 0 and dampening = 0): nesterov",
-    nesterov,
-  );
-  return chainOf(
-    weightDecay ? addDecayedWeights(weightDecay) : null,
-    momentum ? traceMomentum({ momentum, dampening, nesterov }) : null,
-    scaleByLearningRate(learningRate),
-  );
+  return transformation("optim.sgd", () => {
+    checkOptions("optim.sgd", opts, ["momentum", "dampening", "nesterov", "weightDecay"]);
+    const { momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 } = opts;
+    checkLr("optim.sgd", learningRate);
+    check("optim.sgd", momentum >= 0, "momentum", momentum);
+    check("optim.sgd", weightDecay >= 0, "weightDecay", weightDecay);
+    check(
+      "optim.sgd",
+      !nesterov || (momentum > 0 && dampening === 0),
+      "Nesterov setting (needs " +
+        "momentum > 0 and dampening = 0): nesterov",
+      nesterov,
+    );
+    return chainOf(
+      weightDecay ? addDecayedWeights(weightDecay) : null,
+      momentum ? traceMomentum({ momentum, dampening, nesterov }) : null,
+      scaleByLearningRate(learningRate),
+    );
+  });
 }
 
 /** Options of {@link adagrad}; PyTorch's `Adagrad` defaults. */
@@ -95,25 +101,33 @@ export function adagrad(
   learningRate: LearningRate,
   opts: AdagradOptions = {},
 ): GradientTransformation {
-  const { lrDecay = 0, weightDecay = 0, initialAccumulatorValue = 0, eps = 1e-10 } = opts;
-  checkLr("adagrad", learningRate);
-  check("adagrad", lrDecay >= 0, "lrDecay", lrDecay);
-  check("adagrad", weightDecay >= 0, "weightDecay", weightDecay);
-  let lr = learningRate;
-  if (lrDecay !== 0) {
-    const base = learningRate;
-    const decayed: Schedule = (step) => {
-      const s = stepTensor(step);
-      const denom = s.mul(lrDecay).add(1);
-      return typeof base === "number" ? k.div(base, denom) : base(s).astype(s.dtype).div(denom);
-    };
-    lr = decayed;
-  }
-  return chainOf(
-    weightDecay ? addDecayedWeights(weightDecay) : null,
-    scaleByAdagrad({ initialAccumulatorValue, eps }),
-    scaleByLearningRate(lr),
-  );
+  return transformation("optim.adagrad", () => {
+    checkOptions("optim.adagrad", opts, [
+      "lrDecay",
+      "weightDecay",
+      "initialAccumulatorValue",
+      "eps",
+    ]);
+    const { lrDecay = 0, weightDecay = 0, initialAccumulatorValue = 0, eps = 1e-10 } = opts;
+    checkLr("optim.adagrad", learningRate);
+    check("optim.adagrad", lrDecay >= 0, "lrDecay", lrDecay);
+    check("optim.adagrad", weightDecay >= 0, "weightDecay", weightDecay);
+    let lr = learningRate;
+    if (lrDecay !== 0) {
+      const base = learningRate;
+      const decayed: Schedule = (step) => {
+        const s = stepTensor(step);
+        const denom = s.mul(lrDecay).add(1);
+        return typeof base === "number" ? k.div(base, denom) : base(s).astype(s.dtype).div(denom);
+      };
+      lr = decayed;
+    }
+    return chainOf(
+      weightDecay ? addDecayedWeights(weightDecay) : null,
+      scaleByAdagrad({ initialAccumulatorValue, eps }),
+      scaleByLearningRate(lr),
+    );
+  });
 }
 
 /** Options of {@link rmsprop}; PyTorch's `RMSprop` defaults. */
@@ -139,16 +153,19 @@ export function rmsprop(
   learningRate: LearningRate,
   opts: RmspropOptions = {},
 ): GradientTransformation {
-  const { decay = 0.99, eps = 1e-8, centered = false, momentum = 0, weightDecay = 0 } = opts;
-  checkLr("rmsprop", learningRate);
-  check("rmsprop", momentum >= 0, "momentum", momentum);
-  check("rmsprop", weightDecay >= 0, "weightDecay", weightDecay);
-  return chainOf(
-    weightDecay ? addDecayedWeights(weightDecay) : null,
-    scaleByRms({ decay, eps, centered }),
-    momentum ? traceMomentum({ momentum }) : null,
-    scaleByLearningRate(learningRate),
-  );
+  return transformation("optim.rmsprop", () => {
+    checkOptions("optim.rmsprop", opts, ["momentum", "weightDecay", "decay", "eps", "centered"]);
+    const { decay = 0.99, eps = 1e-8, centered = false, momentum = 0, weightDecay = 0 } = opts;
+    checkLr("optim.rmsprop", learningRate);
+    check("optim.rmsprop", momentum >= 0, "momentum", momentum);
+    check("optim.rmsprop", weightDecay >= 0, "weightDecay", weightDecay);
+    return chainOf(
+      weightDecay ? addDecayedWeights(weightDecay) : null,
+      scaleByRms({ decay, eps, centered }),
+      momentum ? traceMomentum({ momentum }) : null,
+      scaleByLearningRate(learningRate),
+    );
+  });
 }
 
 /** Options of {@link adam}: {@link ScaleByAdamOptions} plus L2 weight decay; torch's defaults. */
@@ -187,8 +204,11 @@ function adamFamily(
  * ```
  */
 export function adam(learningRate: LearningRate, opts: AdamOptions = {}): GradientTransformation {
-  const { weightDecay = 0, ...rest } = opts;
-  return adamFamily("adam", learningRate, rest, weightDecay, false);
+  return transformation("optim.adam", () => {
+    checkOptions("optim.adam", opts, ["weightDecay", "b1", "b2", "eps", "amsgrad"]);
+    const { weightDecay = 0, ...rest } = opts;
+    return adamFamily("optim.adam", learningRate, rest, weightDecay, false);
+  });
 }
 
 /**
@@ -210,6 +230,9 @@ export interface AdamwOptions extends ScaleByAdamOptions {
  * ```
  */
 export function adamw(learningRate: LearningRate, opts: AdamwOptions = {}): GradientTransformation {
-  const { weightDecay = 0.01, ...rest } = opts;
-  return adamFamily("adamw", learningRate, rest, weightDecay, true);
+  return transformation("optim.adamw", () => {
+    checkOptions("optim.adamw", opts, ["weightDecay", "b1", "b2", "eps", "amsgrad"]);
+    const { weightDecay = 0.01, ...rest } = opts;
+    return adamFamily("optim.adamw", learningRate, rest, weightDecay, true);
+  });
 }

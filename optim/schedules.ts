@@ -4,7 +4,7 @@
  * @module
  */
 import * as k from "../core/mod.ts";
-import { check } from "./_state.ts";
+import { check, checkOptions, describe, scheduleOp, typeError, userOp } from "./_state.ts";
 
 /**
  * A function of the step count (a JS number or a scalar tensor, int or float) to a scalar tensor.
@@ -39,13 +39,18 @@ export type LearningRate = number | Schedule;
  * ```
  */
 export function stepTensor(step: number | k.Tensor): k.Tensor {
-  if (step instanceof k.Tensor) {
-    return step.dtype === "float64" || step.dtype === "float32" ? step : step.astype("float32");
-  }
-  if (typeof step !== "number") {
-    throw new TypeError(`schedule: the step must be a number or a Tensor, got ${typeof step}`);
-  }
-  return k.full([], step, { dtype: "float32" });
+  return userOp("optim.stepTensor", () => {
+    if (step instanceof k.Tensor) {
+      return step.dtype === "float64" || step.dtype === "float32" ? step : step.astype("float32");
+    }
+    if (typeof step !== "number") {
+      throw typeError(
+        "optim.stepTensor",
+        `the step must be a number or a Tensor, got ${describe(step)}`,
+      );
+    }
+    return k.full([], step, { dtype: "float32" });
+  });
 }
 
 /** A scalar of the step's dtype and device. */
@@ -62,7 +67,10 @@ function like(s: k.Tensor, value: number): k.Tensor {
  * ```
  */
 export function constant(value: number): Schedule {
-  return (step: number | k.Tensor): k.Tensor => like(stepTensor(step), value);
+  return scheduleOp("optim.constant", () => {
+    check("optim.constant", true, "value", value);
+    return (step: number | k.Tensor): k.Tensor => like(stepTensor(step), value);
+  });
 }
 
 /** Options of {@link linearSchedule}. */
@@ -86,14 +94,22 @@ export interface LinearScheduleOptions {
  * ```
  */
 export function linearSchedule(opts: LinearScheduleOptions): Schedule {
-  const { init, end, transitionSteps } = opts;
-  const begin = Math.max(0, opts.transitionBegin ?? 0);
-  if (!(transitionSteps > 0)) return constant(init);
-  return (step: number | k.Tensor): k.Tensor => {
-    const s = stepTensor(step);
-    const frac = k.clip(s.sub(begin), 0, transitionSteps).div(transitionSteps);
-    return frac.mul(end - init).add(init);
-  };
+  return scheduleOp("optim.linearSchedule", () => {
+    checkOptions("optim.linearSchedule", opts ?? required("optim.linearSchedule"), [
+      "init",
+      "end",
+      "transitionSteps",
+      "transitionBegin",
+    ]);
+    const { init, end, transitionSteps } = opts;
+    const begin = Math.max(0, opts.transitionBegin ?? 0);
+    if (!(transitionSteps > 0)) return constant(init);
+    return (step: number | k.Tensor): k.Tensor => {
+      const s = stepTensor(step);
+      const frac = k.clip(s.sub(begin), 0, transitionSteps).div(transitionSteps);
+      return frac.mul(end - init).add(init);
+    };
+  });
 }
 
 /** Options of {@link exponentialDecay}. */
@@ -124,20 +140,30 @@ export interface ExponentialDecayOptions {
  * ```
  */
 export function exponentialDecay(opts: ExponentialDecayOptions): Schedule {
-  const { init, decayRate, transitionSteps, staircase = false, endValue } = opts;
-  const begin = Math.max(0, opts.transitionBegin ?? 0);
-  if (!(transitionSteps > 0) || decayRate === 0) return constant(init);
-  return (step: number | k.Tensor): k.Tensor => {
-    const s = stepTensor(step);
-    const since = s.sub(begin);
-    let p = since.div(transitionSteps);
-    if (staircase) p = p.floor();
-    let v = k.where(k.lessEqual(since, 0), init, k.pow(decayRate, p).mul(init));
-    if (endValue !== undefined) {
-      v = decayRate < 1 ? k.maximum(v, endValue) : k.minimum(v, endValue);
-    }
-    return v;
-  };
+  return scheduleOp("optim.exponentialDecay", () => {
+    checkOptions("optim.exponentialDecay", opts ?? required("optim.exponentialDecay"), [
+      "init",
+      "decayRate",
+      "transitionSteps",
+      "transitionBegin",
+      "staircase",
+      "endValue",
+    ]);
+    const { init, decayRate, transitionSteps, staircase = false, endValue } = opts;
+    const begin = Math.max(0, opts.transitionBegin ?? 0);
+    if (!(transitionSteps > 0) || decayRate === 0) return constant(init);
+    return (step: number | k.Tensor): k.Tensor => {
+      const s = stepTensor(step);
+      const since = s.sub(begin);
+      let p = since.div(transitionSteps);
+      if (staircase) p = p.floor();
+      let v = k.where(k.lessEqual(since, 0), init, k.pow(decayRate, p).mul(init));
+      if (endValue !== undefined) {
+        v = decayRate < 1 ? k.maximum(v, endValue) : k.minimum(v, endValue);
+      }
+      return v;
+    };
+  });
 }
 
 /** Options of {@link cosineDecay}. */
@@ -162,14 +188,22 @@ export interface CosineDecayOptions {
  * ```
  */
 export function cosineDecay(opts: CosineDecayOptions): Schedule {
-  const { init, decaySteps, alpha = 0, exponent = 1 } = opts;
-  check("cosineDecay", decaySteps > 0, "decaySteps (must be positive)", decaySteps);
-  return (step: number | k.Tensor): k.Tensor => {
-    const t = k.minimum(stepTensor(step), decaySteps);
-    let c = k.cos(t.mul(Math.PI).div(decaySteps)).add(1).mul(0.5);
-    if (exponent !== 1) c = c.pow(exponent);
-    return c.mul(1 - alpha).add(alpha).mul(init);
-  };
+  return scheduleOp("optim.cosineDecay", () => {
+    checkOptions("optim.cosineDecay", opts ?? required("optim.cosineDecay"), [
+      "init",
+      "decaySteps",
+      "alpha",
+      "exponent",
+    ]);
+    const { init, decaySteps, alpha = 0, exponent = 1 } = opts;
+    check("optim.cosineDecay", decaySteps > 0, "decaySteps (must be positive)", decaySteps);
+    return (step: number | k.Tensor): k.Tensor => {
+      const t = k.minimum(stepTensor(step), decaySteps);
+      let c = k.cos(t.mul(Math.PI).div(decaySteps)).add(1).mul(0.5);
+      if (exponent !== 1) c = c.pow(exponent);
+      return c.mul(1 - alpha).add(alpha).mul(init);
+    };
+  });
 }
 
 /** Options of {@link warmupCosineDecay}. */
@@ -198,17 +232,27 @@ export interface WarmupCosineDecayOptions {
  * ```
  */
 export function warmupCosineDecay(opts: WarmupCosineDecayOptions): Schedule {
-  const { init, peak, warmupSteps, decaySteps, end = 0, exponent = 1 } = opts;
-  check(
-    "warmupCosineDecay",
-    decaySteps - warmupSteps > 0,
-    "decaySteps (must exceed warmupSteps)",
-    decaySteps,
-  );
-  const warm = linearSchedule({ init, end: peak, transitionSteps: warmupSteps });
-  const alpha = peak === 0 ? 0 : end / peak;
-  const cos = cosineDecay({ init: peak, decaySteps: decaySteps - warmupSteps, alpha, exponent });
-  return joinSchedules([warm, cos], [warmupSteps]);
+  return scheduleOp("optim.warmupCosineDecay", () => {
+    checkOptions("optim.warmupCosineDecay", opts ?? required("optim.warmupCosineDecay"), [
+      "init",
+      "peak",
+      "warmupSteps",
+      "decaySteps",
+      "end",
+      "exponent",
+    ]);
+    const { init, peak, warmupSteps, decaySteps, end = 0, exponent = 1 } = opts;
+    check(
+      "optim.warmupCosineDecay",
+      decaySteps - warmupSteps > 0,
+      "decaySteps (must exceed warmupSteps)",
+      decaySteps,
+    );
+    const warm = linearSchedule({ init, end: peak, transitionSteps: warmupSteps });
+    const alpha = peak === 0 ? 0 : end / peak;
+    const cos = cosineDecay({ init: peak, decaySteps: decaySteps - warmupSteps, alpha, exponent });
+    return joinSchedules([warm, cos], [warmupSteps]);
+  });
 }
 
 /** Options of {@link piecewiseConstant}. */
@@ -230,19 +274,25 @@ export interface PiecewiseConstantOptions {
  * ```
  */
 export function piecewiseConstant(opts: PiecewiseConstantOptions): Schedule {
-  const pairs = Object.entries(opts.boundariesAndScales ?? {})
-    .map(([b, s]) => [Number(b), s] as const)
-    .sort((a, b) => a[0] - b[0]);
-  for (const [b, s] of pairs) {
-    check("piecewiseConstant", Number.isFinite(b), "boundary", b);
-    check("piecewiseConstant", s >= 0, `scale at boundary ${b} (must be >= 0)`, s);
-  }
-  return (step: number | k.Tensor): k.Tensor => {
-    const s = stepTensor(step);
-    let v = like(s, opts.init);
-    for (const [b, scale] of pairs) v = k.where(k.greaterEqual(s, b), v.mul(scale), v);
-    return v;
-  };
+  return scheduleOp("optim.piecewiseConstant", () => {
+    checkOptions("optim.piecewiseConstant", opts ?? required("optim.piecewiseConstant"), [
+      "init",
+      "boundariesAndScales",
+    ]);
+    const pairs = Object.entries(opts.boundariesAndScales ?? {})
+      .map(([b, s]) => [Number(b), s] as const)
+      .sort((a, b) => a[0] - b[0]);
+    for (const [b, s] of pairs) {
+      check("optim.piecewiseConstant", Number.isFinite(b), "boundary", b);
+      check("optim.piecewiseConstant", s >= 0, `scale at boundary ${b} (must be >= 0)`, s);
+    }
+    return (step: number | k.Tensor): k.Tensor => {
+      const s = stepTensor(step);
+      let v = like(s, opts.init);
+      for (const [b, scale] of pairs) v = k.where(k.greaterEqual(s, b), v.mul(scale), v);
+      return v;
+    };
+  });
 }
 
 /**
@@ -261,18 +311,38 @@ export function joinSchedules(
   schedules: readonly Schedule[],
   boundaries: readonly number[],
 ): Schedule {
-  check(
-    "joinSchedules",
-    schedules.length === boundaries.length + 1,
-    `number of boundaries (needs ${schedules.length - 1})`,
-    boundaries.length,
-  );
-  return (step: number | k.Tensor): k.Tensor => {
-    const s = stepTensor(step);
-    let v = schedules[0](s).astype(s.dtype);
-    boundaries.forEach((b, i) => {
-      v = k.where(k.greaterEqual(s, b), schedules[i + 1](s.sub(b)).astype(s.dtype), v);
-    });
-    return v;
-  };
+  return scheduleOp("optim.joinSchedules", () => {
+    if (!Array.isArray(schedules) || schedules.some((f) => typeof f !== "function")) {
+      throw typeError(
+        "optim.joinSchedules",
+        `schedules must be an array of schedule functions, got ${describe(schedules)}`,
+      );
+    }
+    if (!Array.isArray(boundaries)) {
+      throw typeError(
+        "optim.joinSchedules",
+        `boundaries must be an array of steps, got ${describe(boundaries)}`,
+      );
+    }
+    boundaries.forEach((b) => check("optim.joinSchedules", true, "boundary", b));
+    check(
+      "optim.joinSchedules",
+      schedules.length === boundaries.length + 1,
+      `number of boundaries (needs ${schedules.length - 1})`,
+      boundaries.length,
+    );
+    return (step: number | k.Tensor): k.Tensor => {
+      const s = stepTensor(step);
+      let v = schedules[0](s).astype(s.dtype);
+      boundaries.forEach((b, i) => {
+        v = k.where(k.greaterEqual(s, b), schedules[i + 1](s.sub(b)).astype(s.dtype), v);
+      });
+      return v;
+    };
+  });
+}
+
+/** Throws: a schedule's options are required. */
+function required(op: string): never {
+  throw typeError(op, "needs its options object (see its documentation)");
 }

@@ -8,7 +8,10 @@ import * as k from "../core/mod.ts";
 import type { GradientTransformation, OptState, Params } from "./base.ts";
 import {
   check,
+  checkFunction,
+  checkOptions,
   countOf,
+  describe,
   field,
   incrementCount,
   initCount,
@@ -18,6 +21,9 @@ import {
   needParams,
   perDtype,
   stateFull,
+  transformation,
+  typeError,
+  userOp,
   widenTo,
 } from "./_state.ts";
 import type { LearningRate, Schedule } from "./schedules.ts";
@@ -33,13 +39,16 @@ const empty = (_params: Params): OptState => ({});
  * ```
  */
 export function scale(factor: number): GradientTransformation {
-  return {
-    init: empty,
-    update: (updates: Params, state: OptState): [Params, OptState] => [
-      map("scale", (u) => u.mul(factor), updates),
-      state,
-    ],
-  };
+  return transformation("optim.scale", () => {
+    check("optim.scale", true, "factor", factor);
+    return {
+      init: empty,
+      update: (updates: Params, state: OptState): [Params, OptState] => [
+        map("optim.scale", (u) => u.mul(factor), updates),
+        state,
+      ],
+    };
+  });
 }
 
 /**
@@ -52,16 +61,19 @@ export function scale(factor: number): GradientTransformation {
  * ```
  */
 export function scaleBySchedule(schedule: Schedule): GradientTransformation {
-  return {
-    init: (params: Params): OptState => ({ count: initCount(params) }),
-    update: (updates: Params, state: OptState): [Params, OptState] => {
-      const count = countOf("scaleBySchedule", state);
-      const factor = perDtype((d) => schedule(count.astype(d)).astype(d));
-      return [map("scaleBySchedule", (u) => u.mul(factor(u.dtype)), updates), {
-        count: incrementCount(count),
-      }];
-    },
-  };
+  return transformation("optim.scaleBySchedule", () => {
+    checkFunction("optim.scaleBySchedule", schedule, "schedule");
+    return {
+      init: (params: Params): OptState => ({ count: initCount(params) }),
+      update: (updates: Params, state: OptState): [Params, OptState] => {
+        const count = countOf("optim.scaleBySchedule", state);
+        const factor = perDtype((d) => schedule(count.astype(d)).astype(d));
+        return [map("optim.scaleBySchedule", (u) => u.mul(factor(u.dtype)), updates), {
+          count: incrementCount(count),
+        }];
+      },
+    };
+  });
 }
 
 /**
@@ -74,8 +86,19 @@ export function scaleBySchedule(schedule: Schedule): GradientTransformation {
  * ```
  */
 export function scaleByLearningRate(learningRate: LearningRate): GradientTransformation {
-  if (typeof learningRate === "number") return scale(-learningRate);
-  return scaleBySchedule((step) => k.neg(learningRate(step)));
+  return transformation("optim.scaleByLearningRate", () => {
+    if (typeof learningRate === "number") {
+      check("optim.scaleByLearningRate", true, "learningRate", learningRate);
+      return scale(-learningRate);
+    }
+    if (typeof learningRate !== "function") {
+      throw typeError(
+        "optim.scaleByLearningRate",
+        `learningRate must be a number or a schedule function, got ${describe(learningRate)}`,
+      );
+    }
+    return scaleBySchedule((step) => k.neg(learningRate(step)));
+  });
 }
 
 /** Options of {@link scaleByAdam}; PyTorch's `Adam` defaults. */
@@ -102,37 +125,40 @@ export interface ScaleByAdamOptions {
  * ```
  */
 export function scaleByAdam(opts: ScaleByAdamOptions = {}): GradientTransformation {
-  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, amsgrad = false } = opts;
-  check("scaleByAdam", b1 >= 0 && b1 < 1, "b1", b1);
-  check("scaleByAdam", b2 >= 0 && b2 < 1, "b2", b2);
-  check("scaleByAdam", eps >= 0, "eps", eps);
-  const op = "scaleByAdam";
-  return {
-    init: (params: Params): OptState => {
-      const zeros = map(op, (p) => stateFull(p), params);
-      return amsgrad
-        ? { count: initCount(params), mu: zeros, nu: zeros, nuMax: zeros }
-        : { count: initCount(params), mu: zeros, nu: zeros };
-    },
-    update: (updates: Params, state: OptState): [Params, OptState] => {
-      const count = countOf(op, state);
-      const mu = movingAverage(op, updates, field(op, state, "mu"), b1, 1);
-      const nu = movingAverage(op, updates, field(op, state, "nu"), b2, 2);
-      const nuMax = amsgrad ? map(op, k.maximum, field(op, state, "nuMax"), nu) : undefined;
-      const t = perDtype((d) => count.astype(d).add(1));
-      // 1 - b^t as -expm1(t ln b): accurate in float32 too, where 1 - 0.999^t cancels badly.
-      const bc1 = perDtype((d) => k.expm1(t(d).mul(Math.log(b1))).neg());
-      const bc2Sqrt = perDtype((d) => k.expm1(t(d).mul(Math.log(b2))).neg().sqrt());
-      const out = map(
-        op,
-        (m, v) => m.div(bc1(m.dtype)).div(v.sqrt().div(bc2Sqrt(v.dtype)).add(eps)),
-        mu,
-        nuMax ?? nu,
-      );
-      const next = incrementCount(count);
-      return [out, nuMax ? { count: next, mu, nu, nuMax } : { count: next, mu, nu }];
-    },
-  };
+  return transformation("optim.scaleByAdam", () => {
+    checkOptions("optim.scaleByAdam", opts, ["b1", "b2", "eps", "amsgrad"]);
+    const { b1 = 0.9, b2 = 0.999, eps = 1e-8, amsgrad = false } = opts;
+    check("optim.scaleByAdam", b1 >= 0 && b1 < 1, "b1", b1);
+    check("optim.scaleByAdam", b2 >= 0 && b2 < 1, "b2", b2);
+    check("optim.scaleByAdam", eps >= 0, "eps", eps);
+    const op = "optim.scaleByAdam";
+    return {
+      init: (params: Params): OptState => {
+        const zeros = map(op, (p) => stateFull(p), params);
+        return amsgrad
+          ? { count: initCount(params), mu: zeros, nu: zeros, nuMax: zeros }
+          : { count: initCount(params), mu: zeros, nu: zeros };
+      },
+      update: (updates: Params, state: OptState): [Params, OptState] => {
+        const count = countOf(op, state);
+        const mu = movingAverage(op, updates, field(op, state, "mu"), b1, 1);
+        const nu = movingAverage(op, updates, field(op, state, "nu"), b2, 2);
+        const nuMax = amsgrad ? map(op, k.maximum, field(op, state, "nuMax"), nu) : undefined;
+        const t = perDtype((d) => count.astype(d).add(1));
+        // 1 - b^t as -expm1(t ln b): accurate in float32 too, where 1 - 0.999^t cancels badly.
+        const bc1 = perDtype((d) => k.expm1(t(d).mul(Math.log(b1))).neg());
+        const bc2Sqrt = perDtype((d) => k.expm1(t(d).mul(Math.log(b2))).neg().sqrt());
+        const out = map(
+          op,
+          (m, v) => m.div(bc1(m.dtype)).div(v.sqrt().div(bc2Sqrt(v.dtype)).add(eps)),
+          mu,
+          nuMax ?? nu,
+        );
+        const next = incrementCount(count);
+        return [out, nuMax ? { count: next, mu, nu, nuMax } : { count: next, mu, nu }];
+      },
+    };
+  });
 }
 
 /** Options of {@link scaleByRms}; PyTorch's `RMSprop` defaults. */
@@ -156,31 +182,34 @@ export interface ScaleByRmsOptions {
  * ```
  */
 export function scaleByRms(opts: ScaleByRmsOptions = {}): GradientTransformation {
-  const { decay = 0.99, eps = 1e-8, centered = false } = opts;
-  check("scaleByRms", decay >= 0, "decay", decay);
-  check("scaleByRms", eps >= 0, "eps", eps);
-  const op = "scaleByRms";
-  return {
-    init: (params: Params): OptState => {
-      const zeros = map(op, (p) => stateFull(p), params);
-      return centered ? { nu: zeros, mu: zeros } : { nu: zeros };
-    },
-    update: (updates: Params, state: OptState): [Params, OptState] => {
-      const nu = movingAverage(op, updates, field(op, state, "nu"), decay, 2);
-      if (!centered) {
-        return [map(op, (g, v) => g.div(v.sqrt().add(eps)), updates, nu), { nu }];
-      }
-      const mu = movingAverage(op, updates, field(op, state, "mu"), decay, 1);
-      const out = map(
-        op,
-        (g, v, m) => g.div(v.sub(m.mul(m)).sqrt().add(eps)),
-        updates,
-        nu,
-        mu,
-      );
-      return [out, { nu, mu }];
-    },
-  };
+  return transformation("optim.scaleByRms", () => {
+    checkOptions("optim.scaleByRms", opts, ["decay", "eps", "centered"]);
+    const { decay = 0.99, eps = 1e-8, centered = false } = opts;
+    check("optim.scaleByRms", decay >= 0, "decay", decay);
+    check("optim.scaleByRms", eps >= 0, "eps", eps);
+    const op = "optim.scaleByRms";
+    return {
+      init: (params: Params): OptState => {
+        const zeros = map(op, (p) => stateFull(p), params);
+        return centered ? { nu: zeros, mu: zeros } : { nu: zeros };
+      },
+      update: (updates: Params, state: OptState): [Params, OptState] => {
+        const nu = movingAverage(op, updates, field(op, state, "nu"), decay, 2);
+        if (!centered) {
+          return [map(op, (g, v) => g.div(v.sqrt().add(eps)), updates, nu), { nu }];
+        }
+        const mu = movingAverage(op, updates, field(op, state, "mu"), decay, 1);
+        const out = map(
+          op,
+          (g, v, m) => g.div(v.sub(m.mul(m)).sqrt().add(eps)),
+          updates,
+          nu,
+          mu,
+        );
+        return [out, { nu, mu }];
+      },
+    };
+  });
 }
 
 /** Options of {@link scaleByAdagrad}; PyTorch's `Adagrad` defaults. */
@@ -201,35 +230,40 @@ export interface ScaleByAdagradOptions {
  * ```
  */
 export function scaleByAdagrad(opts: ScaleByAdagradOptions = {}): GradientTransformation {
-  const { initialAccumulatorValue = 0, eps = 1e-10 } = opts;
-  check(
-    "scaleByAdagrad",
-    initialAccumulatorValue >= 0,
-    "initialAccumulatorValue",
-    initialAccumulatorValue,
-  );
-  check("scaleByAdagrad", eps >= 0, "eps", eps);
-  return {
-    init: (params: Params): OptState => ({
-      sum: map(
-        "scaleByAdagrad",
-        (p) => stateFull(p, initialAccumulatorValue),
-        params,
-      ),
-    }),
-    update: (updates: Params, state: OptState): [Params, OptState] => {
-      const sum = map(
-        "scaleByAdagrad",
-        (g, s) => {
-          const x = widenTo(g, s);
-          return s.add(x.mul(x));
-        },
-        updates,
-        field("scaleByAdagrad", state, "sum"),
-      );
-      return [map("scaleByAdagrad", (g, s) => g.div(s.sqrt().add(eps)), updates, sum), { sum }];
-    },
-  };
+  return transformation("optim.scaleByAdagrad", () => {
+    checkOptions("optim.scaleByAdagrad", opts, ["initialAccumulatorValue", "eps"]);
+    const { initialAccumulatorValue = 0, eps = 1e-10 } = opts;
+    check(
+      "optim.scaleByAdagrad",
+      initialAccumulatorValue >= 0,
+      "initialAccumulatorValue",
+      initialAccumulatorValue,
+    );
+    check("optim.scaleByAdagrad", eps >= 0, "eps", eps);
+    return {
+      init: (params: Params): OptState => ({
+        sum: map(
+          "optim.scaleByAdagrad",
+          (p) => stateFull(p, initialAccumulatorValue),
+          params,
+        ),
+      }),
+      update: (updates: Params, state: OptState): [Params, OptState] => {
+        const sum = map(
+          "optim.scaleByAdagrad",
+          (g, s) => {
+            const x = widenTo(g, s);
+            return s.add(x.mul(x));
+          },
+          updates,
+          field("optim.scaleByAdagrad", state, "sum"),
+        );
+        return [map("optim.scaleByAdagrad", (g, s) => g.div(s.sqrt().add(eps)), updates, sum), {
+          sum,
+        }];
+      },
+    };
+  });
 }
 
 /** Options of {@link traceMomentum}; PyTorch's `SGD` momentum options. */
@@ -253,30 +287,33 @@ export interface TraceMomentumOptions {
  * ```
  */
 export function traceMomentum(opts: TraceMomentumOptions = {}): GradientTransformation {
-  const { momentum = 0.9, dampening = 0, nesterov = false } = opts;
-  check("traceMomentum", momentum >= 0, "momentum", momentum);
-  check("traceMomentum", !nesterov || dampening === 0, "dampening for Nesterov", dampening);
-  const op = "traceMomentum";
-  return {
-    init: (params: Params): OptState => ({
-      count: initCount(params),
-      trace: map(op, (p) => stateFull(p), params),
-    }),
-    update: (updates: Params, state: OptState): [Params, OptState] => {
-      const count = countOf(op, state);
-      // The buffer starts at 0, so `momentum * 0 + coef * u` is `u` itself when coef = 1: that
-      // is the first step, or every step without dampening.
-      const coef = perDtype((d) => k.sub(1, k.notEqual(count, 0).astype(d).mul(dampening)));
-      const trace = map(
-        op,
-        (u, b) => b.mul(momentum).add(dampening === 0 ? u : u.mul(coef(u.dtype))),
-        updates,
-        field(op, state, "trace"),
-      );
-      const out = nesterov ? map(op, (u, b) => u.add(b.mul(momentum)), updates, trace) : trace;
-      return [out, { count: incrementCount(count), trace }];
-    },
-  };
+  return transformation("optim.traceMomentum", () => {
+    checkOptions("optim.traceMomentum", opts, ["momentum", "dampening", "nesterov"]);
+    const { momentum = 0.9, dampening = 0, nesterov = false } = opts;
+    check("optim.traceMomentum", momentum >= 0, "momentum", momentum);
+    check("optim.traceMomentum", !nesterov || dampening === 0, "dampening for Nesterov", dampening);
+    const op = "optim.traceMomentum";
+    return {
+      init: (params: Params): OptState => ({
+        count: initCount(params),
+        trace: map(op, (p) => stateFull(p), params),
+      }),
+      update: (updates: Params, state: OptState): [Params, OptState] => {
+        const count = countOf(op, state);
+        // The buffer starts at 0, so `momentum * 0 + coef * u` is `u` itself when coef = 1: that
+        // is the first step, or every step without dampening.
+        const coef = perDtype((d) => k.sub(1, k.notEqual(count, 0).astype(d).mul(dampening)));
+        const trace = map(
+          op,
+          (u, b) => b.mul(momentum).add(dampening === 0 ? u : u.mul(coef(u.dtype))),
+          updates,
+          field(op, state, "trace"),
+        );
+        const out = nesterov ? map(op, (u, b) => u.add(b.mul(momentum)), updates, trace) : trace;
+        return [out, { count: incrementCount(count), trace }];
+      },
+    };
+  });
 }
 
 /**
@@ -290,14 +327,20 @@ export function traceMomentum(opts: TraceMomentumOptions = {}): GradientTransfor
  * ```
  */
 export function addDecayedWeights(weightDecay: number): GradientTransformation {
-  return {
-    init: empty,
-    update: (updates: Params, state: OptState, params?: Params): [Params, OptState] => {
-      if (weightDecay === 0) return [updates, state];
-      const ps = needParams("addDecayedWeights", params);
-      return [map("addDecayedWeights", (u, p) => u.add(p.mul(weightDecay)), updates, ps), state];
-    },
-  };
+  return transformation("optim.addDecayedWeights", () => {
+    check("optim.addDecayedWeights", true, "weightDecay", weightDecay);
+    return {
+      init: empty,
+      update: (updates: Params, state: OptState, params?: Params): [Params, OptState] => {
+        if (weightDecay === 0) return [updates, state];
+        const ps = needParams("optim.addDecayedWeights", params);
+        return [
+          map("optim.addDecayedWeights", (u, p) => u.add(p.mul(weightDecay)), updates, ps),
+          state,
+        ];
+      },
+    };
+  });
 }
 
 /**
@@ -310,9 +353,11 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation {
  * ```
  */
 export function globalNorm(tree: Params): k.Tensor {
-  const leaves = leavesOf("globalNorm", tree);
-  if (leaves.length === 0) return k.zeros([]);
-  return leaves.map((x) => x.mul(x).sum()).reduce((a, b) => a.add(b)).sqrt();
+  return userOp("optim.globalNorm", () => {
+    const leaves = leavesOf("optim.globalNorm", tree);
+    if (leaves.length === 0) return k.zeros([]);
+    return leaves.map((x) => x.mul(x).sum()).reduce((a, b) => a.add(b)).sqrt();
+  });
 }
 
 /**
@@ -326,17 +371,20 @@ export function globalNorm(tree: Params): k.Tensor {
  * ```
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
-  check("clipByGlobalNorm", maxNorm > 0, "maxNorm (must be positive)", maxNorm);
-  return {
-    init: empty,
-    update: (updates: Params, state: OptState): [Params, OptState] => {
-      if (leavesOf("clipByGlobalNorm", updates).length === 0) return [updates, state];
-      const norm = globalNorm(updates);
-      const factor = perDtype((d) => {
-        const n = norm.astype(d);
-        return k.div(maxNorm, k.maximum(n, maxNorm));
-      });
-      return [map("clipByGlobalNorm", (u) => u.mul(factor(u.dtype)), updates), state];
-    },
-  };
+  return transformation("optim.clipByGlobalNorm", () => {
+    check("optim.clipByGlobalNorm", true, "maxNorm", maxNorm);
+    check("optim.clipByGlobalNorm", maxNorm > 0, "maxNorm (must be positive)", maxNorm);
+    return {
+      init: empty,
+      update: (updates: Params, state: OptState): [Params, OptState] => {
+        if (leavesOf("optim.clipByGlobalNorm", updates).length === 0) return [updates, state];
+        const norm = globalNorm(updates);
+        const factor = perDtype((d) => {
+          const n = norm.astype(d);
+          return k.div(maxNorm, k.maximum(n, maxNorm));
+        });
+        return [map("optim.clipByGlobalNorm", (u) => u.mul(factor(u.dtype)), updates), state];
+      },
+    };
+  });
 }

@@ -59,7 +59,9 @@ const SCHEDULES: Record<string, (o: any) => k.optim.Schedule> = {
 };
 
 function makeOptimizer(c: Case): k.optim.GradientTransformation {
-  const lr = c.schedule ? SCHEDULES[c.schedule.kind](c.schedule) : c.lr;
+  // The fixture's `kind` names the schedule; the rest are its options (unknown names throw).
+  const { kind, ...scheduleOpts } = c.schedule ?? { kind: "" };
+  const lr = c.schedule ? SCHEDULES[kind](scheduleOpts) : c.lr;
   return OPTIMIZERS[c.optimizer](lr, c.options);
 }
 

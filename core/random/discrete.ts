@@ -41,6 +41,7 @@ import {
   split,
   TWO_32,
 } from "./keys.ts";
+import { checkOptions, describe, shapeError, typeError, userOp } from "../errors.ts";
 
 /** Options of `categorical`. */
 export interface CategoricalOptions {
@@ -65,16 +66,18 @@ export interface PermutationOptions {
  * @example const keep = k.random.bernoulli(key, 0.9, [32, 128]);
  */
 export function bernoulli(key: Tensor, p: TensorLike = 0.5, shape?: readonly number[]): Tensor {
-  const kk = checkKey("bernoulli", key);
-  const pt = p instanceof Tensor ? p : null;
-  if (!pt && typeof p !== "number") {
-    throw new TypeError("random.bernoulli: p must be a number or a float tensor");
-  }
-  const dtype: FloatDType = pt?.dtype === "float64" ? "float64" : "float32";
-  const pp = pt ? (isFloat(pt.dtype) ? pt : astype(pt, "float32")) : p;
-  const s = shape === undefined ? [...(pt?.shape ?? [])] : checkShapeArg("bernoulli", shape);
-  checkBroadcast("bernoulli", s, pp);
-  return less(unitFloat(kk, s, dtype), pp);
+  return userOp("random.bernoulli", () => {
+    const kk = checkKey("bernoulli", key);
+    const pt = p instanceof Tensor ? p : null;
+    if (!pt && typeof p !== "number") {
+      throw typeError("random.bernoulli", "p must be a number or a float tensor");
+    }
+    const dtype: FloatDType = pt?.dtype === "float64" ? "float64" : "float32";
+    const pp = pt ? (isFloat(pt.dtype) ? pt : astype(pt, "float32")) : p;
+    const s = shape === undefined ? [...(pt?.shape ?? [])] : checkShapeArg("bernoulli", shape);
+    checkBroadcast("bernoulli", s, pp);
+    return less(unitFloat(kk, s, dtype), pp);
+  });
 }
 
 /** Unsigned 32-bit `a mod s` of uint32 bit patterns in int32 tensors; `s = 0` gives `a` (XLA). */
@@ -120,7 +123,10 @@ function urem(a: Tensor, s: Tensor | number): Tensor {
 function intBound(op: string, x: TensorLike, what: string): Tensor | number {
   if (x instanceof Tensor) return x.dtype === "int32" ? x : astype(x, "int32");
   if (typeof x !== "number" || Number.isNaN(x)) {
-    throw new TypeError(`random.${op}: ${what} must be an integer or an int32 tensor`);
+    throw typeError(
+      `random.${op}`,
+      `${what} must be an integer or an int32 tensor, got ${describe(x)}`,
+    );
   }
   return Math.trunc(x);
 }
@@ -137,42 +143,44 @@ export function randint(
   minval: TensorLike,
   maxval: TensorLike,
 ): Tensor {
-  const kk = checkKey("randint", key);
-  const s = checkShapeArg("randint", shape);
-  const lo = intBound("randint", minval, "minval");
-  const hi = intBound("randint", maxval, "maxval");
-  checkBroadcast("randint", s, lo, hi);
-  const [k1, k2] = split(kk, 2);
-  const higher = bits(k1, s), lower = bits(k2, s);
-  let offset: Tensor;
-  let base: TensorLike;
-  if (typeof lo === "number" && typeof hi === "number") {
-    const outOfRange = hi > INT32_MAX;
-    const a = Math.min(Math.max(lo, INT32_MIN), INT32_MAX);
-    const b = Math.min(Math.max(hi, INT32_MIN), INT32_MAX);
-    let span = b <= a ? 1 : b - a;
-    if (outOfRange && b > a) span = (span + 1) % TWO_32;
-    // multiplier = 2^32 mod span via (2^16 mod span)² mod span, with JAX's wrapping uint32
-    // product (so spans above 2^16 get multiplier 0 and only the low draw counts, as in JAX).
-    const m1 = span === 0 ? 0 : 65536 % span;
-    const mult = span === 0 ? 0 : (Math.imul(m1, m1) >>> 0) % span;
-    const mixed = add(mul(urem(higher, span), mult | 0), urem(lower, span));
-    offset = urem(mixed, span);
-    base = a;
-  } else {
-    const a = lo instanceof Tensor ? lo : wrap(makeLeaf("const", lo, [], "int32", kk.device));
-    const b = hi instanceof Tensor ? hi : wrap(makeLeaf("const", hi, [], "int32", kk.device));
-    const span = where(lessEqual(b, a), 1, minus(b, a));
-    const m1 = urem(
-      broadcastTo(wrap(makeLeaf("const", 65536, [], "int32", kk.device)), span.shape),
-      span,
-    );
-    const mult = urem(mul(m1, m1), span);
-    offset = urem(add(mul(urem(higher, span), mult), urem(lower, span)), span);
-    base = a;
-  }
-  const out = add(base, offset);
-  return out.shape.length === s.length ? out : broadcastTo(out, s);
+  return userOp("random.randint", () => {
+    const kk = checkKey("randint", key);
+    const s = checkShapeArg("randint", shape);
+    const lo = intBound("randint", minval, "minval");
+    const hi = intBound("randint", maxval, "maxval");
+    checkBroadcast("randint", s, lo, hi);
+    const [k1, k2] = split(kk, 2);
+    const higher = bits(k1, s), lower = bits(k2, s);
+    let offset: Tensor;
+    let base: TensorLike;
+    if (typeof lo === "number" && typeof hi === "number") {
+      const outOfRange = hi > INT32_MAX;
+      const a = Math.min(Math.max(lo, INT32_MIN), INT32_MAX);
+      const b = Math.min(Math.max(hi, INT32_MIN), INT32_MAX);
+      let span = b <= a ? 1 : b - a;
+      if (outOfRange && b > a) span = (span + 1) % TWO_32;
+      // multiplier = 2^32 mod span via (2^16 mod span)² mod span, with JAX's wrapping uint32
+      // product (so spans above 2^16 get multiplier 0 and only the low draw counts, as in JAX).
+      const m1 = span === 0 ? 0 : 65536 % span;
+      const mult = span === 0 ? 0 : (Math.imul(m1, m1) >>> 0) % span;
+      const mixed = add(mul(urem(higher, span), mult | 0), urem(lower, span));
+      offset = urem(mixed, span);
+      base = a;
+    } else {
+      const a = lo instanceof Tensor ? lo : wrap(makeLeaf("const", lo, [], "int32", kk.device));
+      const b = hi instanceof Tensor ? hi : wrap(makeLeaf("const", hi, [], "int32", kk.device));
+      const span = where(lessEqual(b, a), 1, minus(b, a));
+      const m1 = urem(
+        broadcastTo(wrap(makeLeaf("const", 65536, [], "int32", kk.device)), span.shape),
+        span,
+      );
+      const mult = urem(mul(m1, m1), span);
+      offset = urem(add(mul(urem(higher, span), mult), urem(lower, span)), span);
+      base = a;
+    }
+    const out = add(base, offset);
+    return out.shape.length === s.length ? out : broadcastTo(out, s);
+  });
 }
 
 /** Forces `t` into its own kernel output (a broadcast of a computed value is materialized). */
@@ -194,33 +202,37 @@ export function categorical(
   logits: TensorLike,
   opts: CategoricalOptions = {},
 ): Tensor {
-  const kk = checkKey("categorical", key);
-  let l = asTensor("random.categorical", logits, "logits");
-  if (l.ndim === 0) throw new Error("random.categorical: logits must have at least one axis");
-  // float16 logits draw their Gumbel noise in float32 (float16's tiniest normal is too coarse).
-  if (!isFloat(l.dtype) || l.dtype === "float16") l = astype(l, "float32");
-  const dtype = l.dtype as FloatDType;
-  const axis = normAxis("random.categorical", opts.axis ?? -1, l.ndim);
-  const batch = l.shape.filter((_, i) => i !== axis);
-  const shape = opts.shape === undefined ? batch : checkShapeArg("categorical", opts.shape);
-  if (
-    shape.length < batch.length ||
-    !shapeEq(broadcastShapes("random.categorical", shape, batch), shape)
-  ) {
-    throw new Error(
-      `random.categorical: shape ${fmt(shape)} is not compatible with the batch shape ` +
-        `${fmt(batch)} of logits ${fmt(l.shape)} (axis ${axis})`,
-    );
-  }
-  const prefix = shape.slice(0, shape.length - batch.length);
-  const noiseShape = [...prefix, ...shape.slice(prefix.length)];
-  noiseShape.splice(prefix.length + axis, 0, l.shape[axis]);
-  const tiny = dtype === "float32" ? 2 ** -126 : 2 ** -1022;
-  const u = scaleUnit(unitFloat(kk, noiseShape, dtype), tiny, 1, dtype, noiseShape);
-  const gumbel = neg(log(neg(log(u))));
-  const lx = reshape(l, [...prefix.map(() => 1), ...l.shape]);
-  const z = add(gumbel, lx);
-  return argmax(materialize(z), { axis: prefix.length + axis });
+  return userOp("random.categorical", () => {
+    const kk = checkKey("categorical", key);
+    checkOptions("random.categorical", opts, ["axis", "shape"]);
+    let l = asTensor("random.categorical", logits, "logits");
+    if (l.ndim === 0) throw shapeError("random.categorical", "logits must have at least one axis");
+    // float16 logits draw their Gumbel noise in float32 (float16's tiniest normal is too coarse).
+    if (!isFloat(l.dtype) || l.dtype === "float16") l = astype(l, "float32");
+    const dtype = l.dtype as FloatDType;
+    const axis = normAxis("random.categorical", opts.axis ?? -1, l.ndim);
+    const batch = l.shape.filter((_, i) => i !== axis);
+    const shape = opts.shape === undefined ? batch : checkShapeArg("categorical", opts.shape);
+    if (
+      shape.length < batch.length ||
+      !shapeEq(broadcastShapes("random.categorical", shape, batch), shape)
+    ) {
+      throw shapeError(
+        "random.categorical",
+        `shape ${fmt(shape)} is not compatible with the batch shape ` +
+          `${fmt(batch)} of logits ${fmt(l.shape)} (axis ${axis})`,
+      );
+    }
+    const prefix = shape.slice(0, shape.length - batch.length);
+    const noiseShape = [...prefix, ...shape.slice(prefix.length)];
+    noiseShape.splice(prefix.length + axis, 0, l.shape[axis]);
+    const tiny = dtype === "float32" ? 2 ** -126 : 2 ** -1022;
+    const u = scaleUnit(unitFloat(kk, noiseShape, dtype), tiny, 1, dtype, noiseShape);
+    const gumbel = neg(log(neg(log(u))));
+    const lx = reshape(l, [...prefix.map(() => 1), ...l.shape]);
+    const z = add(gumbel, lx);
+    return argmax(materialize(z), { axis: prefix.length + axis });
+  });
 }
 
 /**
@@ -252,24 +264,28 @@ export function permutation(
   x: number | Tensor,
   opts: PermutationOptions = {},
 ): Tensor {
-  let kk = checkKey("permutation", key);
-  if (x instanceof Tensor) {
-    if (x.ndim === 0) throw new Error("random.permutation: x must have at least one axis");
-    const axis = normAxis("random.permutation", opts.axis ?? 0, x.ndim);
-    return take(x, permutation(kk, x.shape[axis]), { axis });
-  }
-  if (typeof x !== "number" || !Number.isInteger(x) || x < 0 || x > INT32_MAX) {
-    throw new TypeError(
-      `random.permutation: x must be a non-negative integer or a tensor, got ${String(x)}`,
-    );
-  }
-  const n = x;
-  let out = wrap(makeLeaf("iota", 0, [n], "int32", kk.device));
-  const rounds = Math.ceil(3 * Math.log(Math.max(1, n)) / Math.log(TWO_32 - 1));
-  for (let r = 0; r < rounds; r++) {
-    const [next, subkey] = split(kk, 2);
-    kk = next;
-    out = sortByKeys(bits(subkey, [n]), out);
-  }
-  return out;
+  return userOp("random.permutation", () => {
+    let kk = checkKey("permutation", key);
+    checkOptions("random.permutation", opts, ["axis"]);
+    if (x instanceof Tensor) {
+      if (x.ndim === 0) throw shapeError("random.permutation", "x must have at least one axis");
+      const axis = normAxis("random.permutation", opts.axis ?? 0, x.ndim);
+      return take(x, permutation(kk, x.shape[axis]), { axis });
+    }
+    if (typeof x !== "number" || !Number.isInteger(x) || x < 0 || x > INT32_MAX) {
+      throw typeError(
+        "random.permutation",
+        `x must be a non-negative integer or a tensor, got ${describe(x)}`,
+      );
+    }
+    const n = x;
+    let out = wrap(makeLeaf("iota", 0, [n], "int32", kk.device));
+    const rounds = Math.ceil(3 * Math.log(Math.max(1, n)) / Math.log(TWO_32 - 1));
+    for (let r = 0; r < rounds; r++) {
+      const [next, subkey] = split(kk, 2);
+      kk = next;
+      out = sortByKeys(bits(subkey, [n]), out);
+    }
+    return out;
+  });
 }

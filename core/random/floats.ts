@@ -24,6 +24,7 @@ import { broadcastTo } from "../tensor/movement.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { erfinv } from "./erfinv.ts";
 import { checkKey, checkShapeArg, hashIndex, minus } from "./keys.ts";
+import { checkOptions, describe, shapeError, typeError, userOp } from "../errors.ts";
 
 /**
  * Float dtypes random floats can be drawn in (`float64` runs on the CPU backend only; float16
@@ -52,8 +53,9 @@ const SQRT2 = Math.SQRT2;
 
 function checkFloat(op: string, d: unknown): FloatDType {
   if (d === "float32" || d === "float64" || d === "float16") return d;
-  throw new TypeError(
-    `random.${op}: dtype must be "float16", "float32" or "float64", got ${String(d)}`,
+  throw typeError(
+    `random.${op}`,
+    `dtype must be "float16", "float32" or "float64", got ${describe(d)}`,
   );
 }
 
@@ -115,7 +117,7 @@ export function unitFloat(k: Tensor, shape: readonly number[], dtype: FloatDType
 function floatArg(op: string, x: TensorLike, dtype: FloatDType, what: string): Tensor | number {
   if (x instanceof Tensor) return x.dtype === dtype ? x : astype(x, dtype);
   if (typeof x !== "number") {
-    throw new TypeError(`random.${op}: ${what} must be a number or a tensor`);
+    throw typeError(`random.${op}`, `${what} must be a number or a tensor, got ${describe(x)}`);
   }
   return roundTo(x, dtype);
 }
@@ -125,8 +127,9 @@ export function checkBroadcast(op: string, shape: readonly number[], ...xs: Tens
   const shapes = xs.filter((x): x is Tensor => x instanceof Tensor).map((t) => t.shape);
   const b = broadcastShapes(`random.${op}`, shape, ...shapes);
   if (!shapeEq(b, shape)) {
-    throw new Error(
-      `random.${op}: parameter shapes ${shapes.map(fmt).join(", ")} do not broadcast to the ` +
+    throw shapeError(
+      `random.${op}`,
+      `parameter shapes ${shapes.map(fmt).join(", ")} do not broadcast to the ` +
         `requested shape ${fmt(shape)}`,
     );
   }
@@ -163,13 +166,16 @@ export function uniform(
   shape: readonly number[] = [],
   opts: UniformOptions = {},
 ): Tensor {
-  const kk = checkKey("uniform", key);
-  const s = checkShapeArg("uniform", shape);
-  const dtype = checkFloat("uniform", opts.dtype ?? "float32");
-  const lo = floatArg("uniform", opts.minval ?? 0, dtype, "minval");
-  const hi = floatArg("uniform", opts.maxval ?? 1, dtype, "maxval");
-  checkBroadcast("uniform", s, lo, hi);
-  return scaleUnit(unitFloat(kk, s, dtype), lo, hi, dtype, s);
+  return userOp("random.uniform", () => {
+    const kk = checkKey("uniform", key);
+    checkOptions("random.uniform", opts, ["minval", "maxval", "dtype"]);
+    const s = checkShapeArg("uniform", shape);
+    const dtype = checkFloat("uniform", opts.dtype ?? "float32");
+    const lo = floatArg("uniform", opts.minval ?? 0, dtype, "minval");
+    const hi = floatArg("uniform", opts.maxval ?? 1, dtype, "maxval");
+    checkBroadcast("uniform", s, lo, hi);
+    return scaleUnit(unitFloat(kk, s, dtype), lo, hi, dtype, s);
+  });
 }
 
 /**
@@ -181,14 +187,17 @@ export function normal(
   shape: readonly number[] = [],
   opts: FloatOptions = {},
 ): Tensor {
-  const kk = checkKey("normal", key);
-  const s = checkShapeArg("normal", shape);
-  const dtype = checkFloat("normal", opts.dtype ?? "float32");
-  // float16 has too few bits for the inverse CDF's tails: compute in float32, round once.
-  if (dtype === "float16") return astype(normal(key, shape, { dtype: "float32" }), "float16");
-  const lo = nextAfter(-1, 0, dtype);
-  const u = scaleUnit(unitFloat(kk, s, dtype), lo, 1, dtype, s);
-  return mul(erfinv(u, dtype), SQRT2);
+  return userOp("random.normal", () => {
+    const kk = checkKey("normal", key);
+    checkOptions("random.normal", opts, ["dtype"]);
+    const s = checkShapeArg("normal", shape);
+    const dtype = checkFloat("normal", opts.dtype ?? "float32");
+    // float16 has too few bits for the inverse CDF's tails: compute in float32, round once.
+    if (dtype === "float16") return astype(normal(key, shape, { dtype: "float32" }), "float16");
+    const lo = nextAfter(-1, 0, dtype);
+    const u = scaleUnit(unitFloat(kk, s, dtype), lo, 1, dtype, s);
+    return mul(erfinv(u, dtype), SQRT2);
+  });
 }
 
 /**
@@ -204,40 +213,45 @@ export function truncatedNormal(
   shape?: readonly number[],
   opts: FloatOptions = {},
 ): Tensor {
-  const kk = checkKey("truncatedNormal", key);
-  const dtype = checkFloat("truncatedNormal", opts.dtype ?? "float32");
-  if (dtype === "float16") {
-    // Computed in float32; rounding may reach a bound, so clip again inside it in float16.
-    const wide = (v: TensorLike) => v instanceof Tensor ? astype(v, "float32") : v;
-    const r = astype(
-      truncatedNormal(key, wide(lower), wide(upper), shape, { dtype: "float32" }),
-      "float16",
+  return userOp("random.truncatedNormal", () => {
+    const kk = checkKey("truncatedNormal", key);
+    checkOptions("random.truncatedNormal", opts, ["dtype"]);
+    const dtype = checkFloat("truncatedNormal", opts.dtype ?? "float32");
+    if (dtype === "float16") {
+      // Computed in float32; rounding may reach a bound, so clip again inside it in float16.
+      const wide = (v: TensorLike) => v instanceof Tensor ? astype(v, "float32") : v;
+      const r = astype(
+        truncatedNormal(key, wide(lower), wide(upper), shape, { dtype: "float32" }),
+        "float16",
+      );
+      const l16 = floatArg("truncatedNormal", lower, dtype, "lower");
+      const u16 = floatArg("truncatedNormal", upper, dtype, "upper");
+      return clip(
+        r,
+        typeof l16 === "number" ? nextAfter(l16, Infinity, dtype) : l16,
+        typeof u16 === "number" ? nextAfter(u16, -Infinity, dtype) : u16,
+      );
+    }
+    const lo = floatArg("truncatedNormal", lower, dtype, "lower");
+    const hi = floatArg("truncatedNormal", upper, dtype, "upper");
+    const bshape = broadcastShapes(
+      "random.truncatedNormal",
+      ...[lo, hi].filter((x): x is Tensor => x instanceof Tensor).map((t) => t.shape),
     );
-    const l16 = floatArg("truncatedNormal", lower, dtype, "lower");
-    const u16 = floatArg("truncatedNormal", upper, dtype, "upper");
-    return clip(
-      r,
-      typeof l16 === "number" ? nextAfter(l16, Infinity, dtype) : l16,
-      typeof u16 === "number" ? nextAfter(u16, -Infinity, dtype) : u16,
-    );
-  }
-  const lo = floatArg("truncatedNormal", lower, dtype, "lower");
-  const hi = floatArg("truncatedNormal", upper, dtype, "upper");
-  const bshape = broadcastShapes(
-    "random.truncatedNormal",
-    ...[lo, hi].filter((x): x is Tensor => x instanceof Tensor).map((t) => t.shape),
-  );
-  const s = shape === undefined ? bshape : checkShapeArg("truncatedNormal", shape);
-  checkBroadcast("truncatedNormal", s, lo, hi);
-  // Number bounds: the CDF values are host constants, so the draw stays one kernel.
-  const cdf = (v: Tensor | number): Tensor | number =>
-    v instanceof Tensor ? erf(div(v, SQRT2)) : roundTo(hostErf(roundTo(v / SQRT2, dtype)), dtype);
-  const a = cdf(lo), b = cdf(hi);
-  const span = typeof a === "number" && typeof b === "number" ? roundTo(b - a, dtype) : minus(b, a);
-  const u = maximum(add(mul(unitFloat(kk, s, dtype), span), a), a);
-  const out = mul(erfinv(u, dtype), SQRT2);
-  const min = typeof lo === "number" ? nextAfter(lo, Infinity, dtype) : lo;
-  const max = typeof hi === "number" ? nextAfter(hi, -Infinity, dtype) : hi;
-  const r = clip(out, min, max);
-  return r.shape.length === s.length ? r : broadcastTo(r, s);
+    const s = shape === undefined ? bshape : checkShapeArg("truncatedNormal", shape);
+    checkBroadcast("truncatedNormal", s, lo, hi);
+    // Number bounds: the CDF values are host constants, so the draw stays one kernel.
+    const cdf = (v: Tensor | number): Tensor | number =>
+      v instanceof Tensor ? erf(div(v, SQRT2)) : roundTo(hostErf(roundTo(v / SQRT2, dtype)), dtype);
+    const a = cdf(lo), b = cdf(hi);
+    const span = typeof a === "number" && typeof b === "number"
+      ? roundTo(b - a, dtype)
+      : minus(b, a);
+    const u = maximum(add(mul(unitFloat(kk, s, dtype), span), a), a);
+    const out = mul(erfinv(u, dtype), SQRT2);
+    const min = typeof lo === "number" ? nextAfter(lo, Infinity, dtype) : lo;
+    const max = typeof hi === "number" ? nextAfter(hi, -Infinity, dtype) : hi;
+    const r = clip(out, min, max);
+    return r.shape.length === s.length ? r : broadcastTo(r, s);
+  });
 }

@@ -13,6 +13,15 @@ import { add, bitwiseXor, equal, mul, where } from "../tensor/elementwise.ts";
 import { broadcastTo, reshape, slice } from "../tensor/movement.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { threefry2x32 } from "./threefry.ts";
+import {
+  checkInt,
+  checkOneOf,
+  checkOptions,
+  describe,
+  rangeError,
+  typeError,
+  userOp,
+} from "../errors.ts";
 
 /** Options of `key`. */
 export interface KeyOptions {
@@ -43,21 +52,31 @@ export function minus(a: Tensor | number, b: Tensor | number): Tensor {
  * @example const key = k.random.key(42); // int32 [0, 42]
  */
 export function key(seed: number, opts: KeyOptions = {}): Tensor {
-  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
-    throw new TypeError(`random.key: seed must be a safe integer, got ${String(seed)}`);
-  }
-  const s = BigInt(seed);
-  const hi = Number(BigInt.asIntN(32, s >> 32n));
-  const lo = Number(BigInt.asIntN(32, s));
-  return tensor(new Int32Array([hi, lo]), { device: opts.device ?? defaultDevice() });
+  return userOp("random.key", () => {
+    if (typeof seed !== "number") {
+      throw typeError("random.key", `seed must be an integer, got ${describe(seed)}`);
+    }
+    if (!Number.isSafeInteger(seed)) {
+      throw rangeError("random.key", `seed must be a safe integer, got ${seed}`);
+    }
+    const o = checkOptions("random.key", opts, ["device"]);
+    const device = o.device === undefined
+      ? defaultDevice()
+      : checkOneOf("random.key", o.device, ["cpu", "webgpu"], "device");
+    const s = BigInt(seed);
+    const hi = Number(BigInt.asIntN(32, s >> 32n));
+    const lo = Number(BigInt.asIntN(32, s));
+    return tensor(new Int32Array([hi, lo]), { device });
+  });
 }
 
 /** `k` as a key tensor, or a TypeError naming `random.<op>`. */
 export function checkKey(op: string, k: unknown): Tensor {
   if (!(k instanceof Tensor) || k.dtype !== "int32" || !shapeEq(k.shape, [2])) {
-    const got = k instanceof Tensor ? `${k.dtype}${fmt(k.shape)}` : typeof k;
-    throw new TypeError(
-      `random.${op}: key must be an int32 tensor of shape [2] (from random.key/split), got ${got}`,
+    const got = k instanceof Tensor ? `${k.dtype}${fmt(k.shape)}` : describe(k);
+    throw typeError(
+      `random.${op}`,
+      `key must be an int32 tensor of shape [2] (from random.key/split), got ${got}`,
     );
   }
   return k;
@@ -67,7 +86,7 @@ export function checkKey(op: string, k: unknown): Tensor {
 export function checkShapeArg(op: string, shape: unknown): number[] {
   const s = checkShape(`random.${op}`, shape);
   if (numel(s) > INT32_MAX) {
-    throw new RangeError(`random.${op}: shape ${fmt(s)} has more than 2^31 - 1 elements`);
+    throw rangeError(`random.${op}`, `shape ${fmt(s)} has more than 2^31 - 1 elements`);
   }
   return s;
 }
@@ -104,12 +123,12 @@ function hashKeys(k: Tensor, counters: Tensor): Tensor {
  * @example const [key, sub] = k.random.split(k.random.key(0));
  */
 export function split(key: Tensor, n = 2): Tensor[] {
-  const kk = checkKey("split", key);
-  if (!Number.isInteger(n) || n < 0 || n > INT32_MAX) {
-    throw new RangeError(`random.split: n must be a non-negative integer, got ${n}`);
-  }
-  const all = hashKeys(kk, wrap(makeLeaf("iota", 0, [n], "int32", kk.device)));
-  return Array.from({ length: n }, (_, i) => reshape(slice(all, [[i, i + 1]]), [2]));
+  return userOp("random.split", () => {
+    const kk = checkKey("split", key);
+    checkInt("random.split", n, "n", 0, INT32_MAX);
+    const all = hashKeys(kk, wrap(makeLeaf("iota", 0, [n], "int32", kk.device)));
+    return Array.from({ length: n }, (_, i) => reshape(slice(all, [[i, i + 1]]), [2]));
+  });
 }
 
 /**
@@ -118,13 +137,18 @@ export function split(key: Tensor, n = 2): Tensor[] {
  * @example const stepKey = k.random.foldIn(key, step);
  */
 export function foldIn(key: Tensor, data: number): Tensor {
-  const kk = checkKey("foldIn", key);
-  if (typeof data !== "number" || !Number.isSafeInteger(data)) {
-    throw new TypeError(`random.foldIn: data must be a safe integer, got ${String(data)}`);
-  }
-  const d = Number(BigInt.asIntN(32, BigInt(data)));
-  const c = wrap(makeLeaf("const", d, [1], "int32", kk.device));
-  return reshape(hashKeys(kk, c), [2]);
+  return userOp("random.foldIn", () => {
+    const kk = checkKey("foldIn", key);
+    if (typeof data !== "number") {
+      throw typeError("random.foldIn", `data must be an integer, got ${describe(data)}`);
+    }
+    if (!Number.isSafeInteger(data)) {
+      throw rangeError("random.foldIn", `data must be a safe integer, got ${data}`);
+    }
+    const d = Number(BigInt.asIntN(32, BigInt(data)));
+    const c = wrap(makeLeaf("const", d, [1], "int32", kk.device));
+    return reshape(hashKeys(kk, c), [2]);
+  });
 }
 
 /**
@@ -133,7 +157,9 @@ export function foldIn(key: Tensor, data: number): Tensor {
  * @example const b = k.random.bits(key, [4]); // int32 bit patterns
  */
 export function bits(key: Tensor, shape: readonly number[] = []): Tensor {
-  const kk = checkKey("bits", key);
-  const [y0, y1] = hashIndex(kk, checkShapeArg("bits", shape));
-  return bitwiseXor(y0, y1);
+  return userOp("random.bits", () => {
+    const kk = checkKey("bits", key);
+    const [y0, y1] = hashIndex(kk, checkShapeArg("bits", shape));
+    return bitwiseXor(y0, y1);
+  });
 }

@@ -16,6 +16,7 @@ import { defaultDevice } from "../tensor/device.ts";
 import { add, bitwiseOr, bitwiseXor, shiftLeft, shiftRightLogical } from "../tensor/elementwise.ts";
 import { broadcastTo } from "../tensor/movement.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { typeError, userOp } from "../errors.ts";
 
 /** Skein key-schedule parity constant. */
 export const KS_PARITY = 0x1BD11BDA;
@@ -27,12 +28,12 @@ const ROTATIONS: readonly (readonly number[])[] = [[13, 15, 26, 6], [17, 29, 16,
 function word(x: TensorLike, device: string, what: string): Tensor {
   if (x instanceof Tensor) {
     if (x.dtype !== "int32") {
-      throw new TypeError(`threefry2x32: ${what} must be int32 (uint32 bits), got ${x.dtype}`);
+      throw typeError("threefry2x32", `${what} must be int32 (uint32 bits), got ${x.dtype}`);
     }
     return x;
   }
   if (typeof x !== "number" || !Number.isInteger(x)) {
-    throw new TypeError(`threefry2x32: ${what} must be an int32 tensor or an integer`);
+    throw typeError("threefry2x32", `${what} must be an int32 tensor or an integer`);
   }
   return wrap(makeLeaf("const", Number(BigInt.asIntN(32, BigInt(x))), [], "int32", device));
 }
@@ -56,24 +57,26 @@ export function threefry2x32(
   x0: TensorLike,
   x1: TensorLike,
 ): [Tensor, Tensor] {
-  const dev = [k0, k1, x0, x1].find((v): v is Tensor => v instanceof Tensor)?.device ??
-    defaultDevice();
-  const ws = [word(k0, dev, "k0"), word(k1, dev, "k1"), word(x0, dev, "x0"), word(x1, dev, "x1")];
-  // Broadcast the inputs (views) first, so that every step is computed per element inside one
-  // kernel: a broadcast *computed* value would be materialized by the scheduler.
-  const shape = broadcastShapes("threefry2x32", ...ws.map((w) => w.shape));
-  const [ka, kb, c0, c1] = ws.map((w) => broadcastTo(w, shape));
-  const ks = [ka, kb, bitwiseXor(bitwiseXor(ka, kb), KS_PARITY)];
-  let a = add(c0, ks[0]);
-  let b = add(c1, ks[1]);
-  for (let i = 0; i < 5; i++) {
-    for (const r of ROTATIONS[i % 2]) {
-      a = add(a, b);
-      b = bitwiseXor(rotl(b, r), a);
+  return userOp("random.threefry2x32", () => {
+    const dev = [k0, k1, x0, x1].find((v): v is Tensor => v instanceof Tensor)?.device ??
+      defaultDevice();
+    const ws = [word(k0, dev, "k0"), word(k1, dev, "k1"), word(x0, dev, "x0"), word(x1, dev, "x1")];
+    // Broadcast the inputs (views) first, so that every step is computed per element inside one
+    // kernel: a broadcast *computed* value would be materialized by the scheduler.
+    const shape = broadcastShapes("threefry2x32", ...ws.map((w) => w.shape));
+    const [ka, kb, c0, c1] = ws.map((w) => broadcastTo(w, shape));
+    const ks = [ka, kb, bitwiseXor(bitwiseXor(ka, kb), KS_PARITY)];
+    let a = add(c0, ks[0]);
+    let b = add(c1, ks[1]);
+    for (let i = 0; i < 5; i++) {
+      for (const r of ROTATIONS[i % 2]) {
+        a = add(a, b);
+        b = bitwiseXor(rotl(b, r), a);
+      }
+      // Key injection i + 1: words rotate through the schedule, plus the injection counter.
+      a = add(a, ks[(i + 1) % 3]);
+      b = add(add(b, ks[(i + 2) % 3]), i + 1);
     }
-    // Key injection i + 1: words rotate through the schedule, plus the injection counter.
-    a = add(a, ks[(i + 1) % 3]);
-    b = add(add(b, ks[(i + 2) % 3]), i + 1);
-  }
-  return [a, b];
+    return [a, b];
+  });
 }

@@ -20,6 +20,21 @@ import { fmt } from "../shape.ts";
 import { withDerivedOrigin } from "../debug.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { flatten, formatDef, type PyTree, sameDef, type TreeDef, unflatten } from "./tree.ts";
+import {
+  checkBool,
+  checkFunction,
+  checkInt,
+  checkInts,
+  checkOptions,
+  checkTensorArg,
+  describe,
+  publicOp,
+  rangeError,
+  shapeError,
+  typeError,
+  userCallback,
+  userOp,
+} from "../errors.ts";
 
 /** One recorded equation. */
 interface Entry {
@@ -57,7 +72,7 @@ export function backward(
     if (p.kind === "call") {
       const gs = callCts.get(e.node);
       if (!gs) continue;
-      if (!p.call?.vjp) throw new Error(`vjp: ${e.op} is not reverse-differentiable`);
+      if (!p.call?.vjp) throw shapeError("vjp", `${e.op} is not reverse-differentiable`);
       const eq = { src: e.src, arg: e.arg, out: e.node };
       withDerivedOrigin(e.node, "gradient", () => p.call!.vjp!(gs, eq)).forEach((gi, j) => {
         if (gi) accumulate(ct, e.src[j], gi);
@@ -75,7 +90,7 @@ export function backward(
       continue;
     }
     const rule = p.vjp;
-    if (!rule) throw new Error(`vjp: primitive "${e.op}" has no VJP rule`);
+    if (!rule) throw shapeError("vjp", `primitive "${e.op}" has no VJP rule`);
     // NaN debugging attributes the VJP's nodes to the primal op ("gradient of log").
     const gs = withDerivedOrigin(
       e.node,
@@ -109,13 +124,13 @@ export function forward(
     if (ts.every((t) => t === null)) continue;
     const p = prim(e.op);
     if (p.kind === "call") {
-      if (!p.call?.jvp) throw new Error(`jvp: ${e.op} is not forward-differentiable`);
+      if (!p.call?.jvp) throw shapeError("jvp", `${e.op} is not forward-differentiable`);
       const eq = { src: e.src, arg: e.arg, out: e.node };
       callTans.set(e.node, withDerivedOrigin(e.node, "tangent", () => p.call!.jvp!(ts, eq)));
       continue;
     }
     const rule = p.jvp;
-    if (!rule) throw new Error(`jvp: primitive "${e.op}" has no JVP rule`);
+    if (!rule) throw shapeError("jvp", `primitive "${e.op}" has no JVP rule`);
     const t = withDerivedOrigin(
       e.node,
       "tangent",
@@ -133,11 +148,12 @@ function traceInput(t: Tensor): Tensor {
 
 function checkDiffLeaf(op: string, t: unknown, where: string): Tensor {
   if (!(t instanceof Tensor)) {
-    throw new TypeError(`${op}: ${where} must be a Tensor to be differentiated, got ${typeof t}`);
+    throw typeError(op, `${where} must be a Tensor to be differentiated, got ${typeof t}`);
   }
   if (!isFloat(t.dtype)) {
-    throw new TypeError(
-      `${op}: ${where} has dtype ${t.dtype}${
+    throw typeError(
+      op,
+      `${where} has dtype ${t.dtype}${
         fmt(t.shape)
       }; only float tensors can be differentiated (mark it non-differentiable with argnums)`,
     );
@@ -164,7 +180,7 @@ function trace(
 ): Trace {
   for (const a of argnums) {
     if (!Number.isInteger(a) || a < 0 || a >= args.length) {
-      throw new RangeError(`${op}: argnums ${a} is out of range for ${args.length} argument(s)`);
+      throw rangeError(op, `argnums ${a} is out of range for ${args.length} argument(s)`);
     }
   }
   const diffArgs = argnums.map((a) => args[a]);
@@ -179,7 +195,7 @@ function trace(
   const [outLeaves, outDef] = flatten(pick(out) as PyTree<unknown>);
   outLeaves.forEach((l, i) => {
     if (!(l instanceof Tensor)) {
-      throw new TypeError(`${op}: output leaf ${i} is ${typeof l}, not a Tensor`);
+      throw typeError(op, `output leaf ${i} is ${typeof l}, not a Tensor`);
     }
   });
   const ins = wrapped.map((w) => w.node);
@@ -211,15 +227,17 @@ function matchTree(
 ): Node[] {
   const [leaves, d] = flatten(tree as PyTree<unknown>);
   if (!sameDef(d, def)) {
-    throw new Error(
-      `${op}: ${what} structure ${formatDef(d)} does not match ${of} structure ${formatDef(def)}`,
+    throw shapeError(
+      op,
+      `${what} structure ${formatDef(d)} does not match ${of} structure ${formatDef(def)}`,
     );
   }
   return leaves.map((t, i) => {
     const ref = like[i];
     if (!(t instanceof Tensor) || t.shape.join() !== ref.shape.join()) {
-      throw new Error(
-        `${op}: ${what} ${i} must have shape ${fmt(ref.shape)}, got ${
+      throw shapeError(
+        op,
+        `${what} ${i} must have shape ${fmt(ref.shape)}, got ${
           t instanceof Tensor ? fmt(t.shape) : typeof t
         }`,
       );
@@ -236,8 +254,15 @@ export function vjp(
   f: (...args: never[]) => unknown,
   ...primals: unknown[]
 ): [unknown, (ct: unknown) => unknown[]] {
+  return userOp("vjp", () => vjpImpl(userCallback(checkFunction("vjp", f)), primals));
+}
+
+function vjpImpl(
+  f: (...args: never[]) => unknown,
+  primals: unknown[],
+): [unknown, (ct: unknown) => unknown[]] {
   const tr = trace("vjp", f, primals, primals.map((_, i) => i));
-  const pullback = (ct: unknown): unknown[] => {
+  const pullback = publicOp("vjp", (ct: unknown): unknown[] => {
     const cts = matchTree(
       "vjp",
       "cotangent",
@@ -248,8 +273,21 @@ export function vjp(
     );
     const gs = backward(tr.entries, tr.outLeaves.map((t) => t.node), cts, tr.ins);
     return unflatten(tr.inDef, gs.map((g, i) => new Tensor(g ?? zerosFor(tr.ins[i])))) as unknown[];
-  };
+  });
   return [tr.out, pullback];
+}
+
+/** Checks `grad`/`valueAndGrad` arguments at creation time. */
+function checkGradArgs(op: string, f: unknown, opts: GradOptions | undefined): GradOptions {
+  checkFunction(op, f);
+  const o = checkOptions(op, opts, ["argnums", "hasAux"]);
+  const a = o.argnums;
+  if (a !== undefined) {
+    if (typeof a === "number") checkInt(op, a, "argnums", 0);
+    else checkInts(op, a, "argnums", 0);
+  }
+  if (o.hasAux !== undefined) checkBool(op, o.hasAux, "hasAux");
+  return o;
 }
 
 /** Options of `grad` and `valueAndGrad`. */
@@ -270,7 +308,7 @@ function gradImpl(
   const pick = (o: unknown) => {
     if (!opts.hasAux) return o;
     if (!Array.isArray(o) || o.length !== 2) {
-      throw new TypeError(`${op}: with hasAux, f must return [value, aux]`);
+      throw typeError(op, `with hasAux, f must return [value, aux]`);
     }
     return o[0];
   };
@@ -280,8 +318,9 @@ function gradImpl(
     const got = tr.outLeaves.length === 1
       ? `${value.dtype}${fmt(value.shape)}`
       : `a tree of ${tr.outLeaves.length} tensors`;
-    throw new TypeError(
-      `${op}: f must return a scalar float tensor, got ${got} (use vjp or jacrev for non-scalar outputs)`,
+    throw typeError(
+      op,
+      `f must return a scalar float tensor, got ${got} (use vjp or jacrev for non-scalar outputs)`,
     );
   }
   const [g] = [backward(tr.entries, [value.node], [B.konst(1, value.node)], tr.ins)];
@@ -302,10 +341,12 @@ export function grad<A extends unknown[], G = A[0]>(
   f: (...args: A) => unknown,
   opts: GradOptions = {},
 ): (...args: A) => G {
-  return (...args: A) => {
-    const [v, g] = gradImpl("grad", f as (...args: never[]) => unknown, opts, args);
-    return (opts.hasAux ? [g, (v as unknown[])[1]] : g) as G;
-  };
+  const o = checkGradArgs("grad", f, opts);
+  return publicOp("grad", (...args: A) => {
+    const uf = userCallback(f as (...args: never[]) => unknown);
+    const [v, g] = gradImpl("grad", uf, o, args);
+    return (o.hasAux ? [g, (v as unknown[])[1]] : g) as G;
+  });
 }
 
 /** `[value, grad]` in one trace (they fuse when realized together). @example const [loss, g] = k.valueAndGrad(lossFn)(params, x, y) */
@@ -313,8 +354,11 @@ export function valueAndGrad<A extends unknown[], G = A[0]>(
   f: (...args: A) => unknown,
   opts: GradOptions = {},
 ): (...args: A) => [Tensor, G] {
-  return (...args: A) =>
-    gradImpl("valueAndGrad", f as (...args: never[]) => unknown, opts, args) as [Tensor, G];
+  const o = checkGradArgs("valueAndGrad", f, opts);
+  return publicOp("valueAndGrad", (...args: A) => {
+    const uf = userCallback(f as (...args: never[]) => unknown);
+    return gradImpl("valueAndGrad", uf, o, args) as [Tensor, G];
+  });
 }
 
 /**
@@ -322,6 +366,29 @@ export function valueAndGrad<A extends unknown[], G = A[0]>(
  * @example const [y, t] = k.jvp((x) => x.exp(), [x], [k.onesLike(x)])
  */
 export function jvp(
+  f: (...args: never[]) => unknown,
+  primals: readonly unknown[],
+  tangents: readonly unknown[],
+): [unknown, unknown] {
+  return userOp("jvp", () => {
+    const uf = userCallback(checkFunction("jvp", f));
+    if (!Array.isArray(primals)) {
+      throw typeError(
+        "jvp",
+        `primals must be an array (one entry per argument), got ${describe(primals)}`,
+      );
+    }
+    if (!Array.isArray(tangents)) {
+      throw typeError(
+        "jvp",
+        `tangents must be an array (one entry per primal), got ${describe(tangents)}`,
+      );
+    }
+    return jvpImpl(uf, primals, tangents);
+  });
+}
+
+function jvpImpl(
   f: (...args: never[]) => unknown,
   primals: readonly unknown[],
   tangents: readonly unknown[],
@@ -338,5 +405,6 @@ export function jvp(
 
 /** Blocks derivatives in both modes; the value passes through. @example k.stopGradient(target) */
 export function stopGradient(x: Tensor): Tensor {
+  checkTensorArg("stopGradient", x);
   return new Tensor(makeNode("stopGradient", [x.node]));
 }

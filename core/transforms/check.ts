@@ -10,6 +10,17 @@ import { astype } from "../tensor/elementwise.ts";
 import { realize } from "../tensor/readback.ts";
 import { jvp, vjp } from "./autodiff.ts";
 import { flatten, type PyTree } from "./tree.ts";
+import {
+  checkFunction,
+  checkInt,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkTensorArg,
+  describe,
+  shapeError,
+  typeError,
+} from "../errors.ts";
 
 /** Options of `checkGrads`. */
 export interface CheckGradsOptions {
@@ -63,8 +74,9 @@ function close(
     g.forEach((v, j) => {
       const w = want[i][j];
       if (!(Math.abs(v - w) <= atol + rtol * Math.abs(w))) {
-        throw new Error(
-          `checkGrads: ${op} mismatch at output ${i}, element ${j}: got ${v}, expected ${w} (finite differences)`,
+        throw shapeError(
+          "checkGrads",
+          `${op} mismatch at output ${i}, element ${j}: got ${v}, expected ${w} (finite differences)`,
         );
       }
     })
@@ -75,10 +87,36 @@ function close(
  * Checks `f`'s derivatives at `args` up to `order` against central differences in float64.
  * Throws with the first mismatch. @example await k.testing.checkGrads((x) => x.sin().sum(), [x], {order: 2})
  */
-export async function checkGrads(
+export function checkGrads(
   f: Fn,
   args: readonly Tensor[],
   opts: CheckGradsOptions = {},
+): Promise<void> {
+  // Arguments are checked synchronously: a wrong call throws at once.
+  const op = "testing.checkGrads";
+  checkFunction(op, f);
+  if (!Array.isArray(args)) {
+    throw typeError(op, `args must be an array of tensors, got ${describe(args)}`);
+  }
+  args.forEach((a, i) => checkTensorArg(op, a, `args[${i}]`));
+  const o = checkOptions(op, opts, ["order", "eps", "atol", "rtol", "modes"]);
+  if (o.order !== undefined) checkInt(op, o.order, "order", 1);
+  for (const k of ["eps", "atol", "rtol"] as const) {
+    if (o[k] !== undefined) checkNumber(op, o[k], k);
+  }
+  if (o.modes !== undefined) {
+    if (!Array.isArray(o.modes)) {
+      throw typeError(op, `modes must be an array, got ${describe(o.modes)}`);
+    }
+    o.modes.forEach((m) => checkOneOf(op, m, ["fwd", "rev"], "modes entry"));
+  }
+  return checkGradsImpl(f, args, o);
+}
+
+async function checkGradsImpl(
+  f: Fn,
+  args: readonly Tensor[],
+  opts: CheckGradsOptions,
 ): Promise<void> {
   const order = opts.order ?? 1, eps = opts.eps ?? 1e-5;
   const atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-5;
@@ -114,10 +152,10 @@ export async function checkGrads(
   if (order > 1) {
     const sub = { ...opts, order: order - 1 };
     if (modes.includes("fwd")) {
-      await checkGrads((...ys: Tensor[]) => jvp(g, ys, vs)[1], xs, sub);
+      await checkGradsImpl((...ys: Tensor[]) => jvp(g, ys, vs)[1], xs, sub);
     }
     if (modes.includes("rev")) {
-      await checkGrads(
+      await checkGradsImpl(
         (...ys: Tensor[]) => {
           const [y, pb] = vjp(g, ...ys);
           return pb(rebuild(y, us));

@@ -13,6 +13,16 @@ import { concatenate, reshape } from "../tensor/movement.ts";
 import { backward, tape } from "./autodiff.ts";
 import { flatten, type PyTree, unflatten } from "./tree.ts";
 import { fmt } from "../shape.ts";
+import {
+  checkFunction,
+  checkOptions,
+  checkTensorArg,
+  describe,
+  publicOp,
+  shapeError,
+  typeError,
+  userCallback,
+} from "../errors.ts";
 
 /** Any function (parameters unconstrained). */
 export type AnyFn = (...args: never[]) => unknown;
@@ -37,13 +47,11 @@ function argLeaves(args: readonly unknown[]) {
 function pack(op: string, out: unknown) {
   const [leaves, def] = flatten(out as PyTree<unknown>);
   const ts = leaves.map((l, i) => {
-    if (!(l instanceof Tensor)) throw new TypeError(`${op}: output leaf ${i} is not a Tensor`);
+    if (!(l instanceof Tensor)) throw typeError(op, `output leaf ${i} is not a Tensor`);
     return l;
   });
   if (ts.some((t) => t.dtype !== ts[0].dtype)) {
-    throw new TypeError(
-      `${op}: all output leaves must share one dtype, got ${ts.map((t) => t.dtype)}`,
-    );
+    throw typeError(op, `all output leaves must share one dtype, got ${ts.map((t) => t.dtype)}`);
   }
   const flat = ts.length === 1
     ? reshape(ts[0], [ts[0].size])
@@ -74,19 +82,27 @@ export interface CustomVjpRules {
  * const clipGrad = k.customVjp((x) => x, {fwd: (x) => [x, null], bwd: (_r, g) => [k.clip(g, -1, 1)]})
  */
 export function customVjp<F extends AnyFn>(f: F, rules: CustomVjpRules): F {
-  void f;
-  return ((...args: unknown[]) => {
-    const [out, res] = (rules.fwd as (...a: unknown[]) => [unknown, unknown])(...args);
+  checkFunction("customVjp", f);
+  checkRules("customVjp", rules, ["fwd", "bwd"]);
+  return publicOp("customVjp", (...args: unknown[]) => {
+    const fwd = userCallback(rules.fwd as (...a: unknown[]) => [unknown, unknown]);
+    const bwd = userCallback(rules.bwd as (r: unknown, g: unknown) => unknown[]);
+    const fo = fwd(...args);
+    if (!Array.isArray(fo) || fo.length !== 2) {
+      throw typeError("customVjp", `fwd must return [out, residuals], got ${describe(fo)}`);
+    }
+    const [out, res] = fo;
     const { tensors, where } = argLeaves(args);
     const p = pack("customVjp", out);
     const rule: CustomRule = {
       name: "customVjp",
       vjp: (ct) => {
         const g = unflatten(p.def, p.unpack(ct));
-        const cts = (rules.bwd as (r: unknown, g: unknown) => unknown[])(res, g);
+        const cts = bwd(res, g);
         if (!Array.isArray(cts) || cts.length !== args.length) {
-          throw new Error(
-            `customVjp: bwd must return an array of ${args.length} cotangent(s), got ${
+          throw shapeError(
+            "customVjp",
+            `bwd must return an array of ${args.length} cotangent(s), got ${
               Array.isArray(cts) ? cts.length : typeof cts
             }`,
           );
@@ -101,8 +117,9 @@ export function customVjp<F extends AnyFn>(f: F, rules: CustomVjpRules): F {
             if (!(t instanceof Tensor)) return;
             const want = tensors[ti];
             if (t.shape.join() !== want.shape.join()) {
-              throw new Error(
-                `customVjp: bwd cotangent for argument ${ai} has shape ${fmt(t.shape)}, expected ${
+              throw shapeError(
+                "customVjp",
+                `bwd cotangent for argument ${ai} has shape ${fmt(t.shape)}, expected ${
                   fmt(want.shape)
                 }`,
               );
@@ -119,6 +136,12 @@ export function customVjp<F extends AnyFn>(f: F, rules: CustomVjpRules): F {
   }) as unknown as F;
 }
 
+/** Checks a rules object: a plain object holding exactly the named functions. */
+function checkRules(op: string, rules: unknown, names: readonly string[]): void {
+  const r = checkOptions(op, rules as Record<string, unknown>, names, "rules");
+  for (const n of names) checkFunction(op, r[n], `rules.${n}`);
+}
+
 /**
  * A function with a user-defined JVP: `jvp(primals, tangents)` returns `[out, tangentOut]`
  * (tangentOut linear in the tangents). Reverse mode transposes that rule. Single tensor
@@ -128,14 +151,23 @@ export function customJvp<F extends AnyFn>(
   f: F,
   rules: { jvp: (primals: Tensor[], tangents: Tensor[]) => [Tensor, Tensor] },
 ): F {
-  return ((...args: Tensor[]) => {
-    const out = (f as unknown as (...a: Tensor[]) => unknown)(...args);
-    if (!(out instanceof Tensor)) throw new TypeError("customJvp: f must return a single Tensor");
+  checkFunction("customJvp", f);
+  checkRules("customJvp", rules, ["jvp"]);
+  return publicOp("customJvp", (...args: Tensor[]) => {
+    args.forEach((a, i) => checkTensorArg("customJvp", a, `argument ${i}`));
+    const out = userCallback(f as unknown as (...a: Tensor[]) => unknown)(...args);
+    const userJvp = userCallback(rules.jvp);
+    if (!(out instanceof Tensor)) throw typeError("customJvp", "f must return a single Tensor");
     const tangentOut = (prims: readonly Node[], tans: readonly Node[]): Node => {
-      const [, t] = rules.jvp(prims.map((n) => new Tensor(n)), tans.map((n) => new Tensor(n)));
+      const r = userJvp(prims.map((n) => new Tensor(n)), tans.map((n) => new Tensor(n)));
+      if (!Array.isArray(r)) {
+        throw typeError("customJvp", `jvp must return [out, tangent], got ${describe(r)}`);
+      }
+      const t = r[1];
       if (!(t instanceof Tensor) || t.shape.join() !== out.shape.join()) {
-        throw new Error(
-          `customJvp: jvp must return [out, tangent] with tangent of shape ${fmt(out.shape)}`,
+        throw shapeError(
+          "customJvp",
+          `jvp must return [out, tangent] with tangent of shape ${fmt(out.shape)}`,
         );
       }
       return B.cast(t.node, out.dtype);

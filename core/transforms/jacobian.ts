@@ -8,6 +8,17 @@ import { reshape, stack } from "../tensor/movement.ts";
 import { eye } from "../tensor/creation.ts";
 import { jvp, vjp } from "./autodiff.ts";
 import { fmt } from "../shape.ts";
+import {
+  checkFunction,
+  checkInt,
+  checkOptions,
+  checkTensorArg,
+  publicOp,
+  rangeError,
+  shapeError,
+  typeError,
+  userCallback,
+} from "../errors.ts";
 
 /** Options of the Jacobian transforms. */
 export interface JacOptions {
@@ -20,7 +31,7 @@ export type TensorFn = (...args: Tensor[]) => Tensor;
 
 function checkOut(op: string, y: unknown): Tensor {
   if (!(y instanceof Tensor)) {
-    throw new TypeError(`${op}: f must return a single Tensor, got ${typeof y}`);
+    throw typeError(op, `f must return a single Tensor, got ${typeof y}`);
   }
   return y;
 }
@@ -35,16 +46,32 @@ function basis(n: number, like: Tensor): Tensor[] {
  * @example const J = k.jacrev((x) => x.mul(x))(x) // diag(2x)
  */
 export function jacrev(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) => Tensor {
-  const a = opts.argnums ?? 0;
-  return (...args: Tensor[]) => {
-    const x = args[a];
-    const g = (xi: Tensor) => f(...args.map((v, i) => (i === a ? xi : v)));
+  const a = jacArgs("jacrev", f, opts);
+  return publicOp("jacrev", (...args: Tensor[]) => {
+    const uf = userCallback(f);
+    const x = argAt("jacrev", args, a);
+    const g = (xi: Tensor) => uf(...args.map((v, i) => (i === a ? xi : v)));
     const [y, pb] = vjp(g as (...args: never[]) => unknown, x);
     const out = checkOut("jacrev", y);
     const rows = basis(out.size, out).map((e) => pb(e)[0] as Tensor);
     if (rows.length === 0) return reshape(x.mul(0).sum(), [...out.shape, ...x.shape]);
     return reshape(stack(rows), [...out.shape, ...x.shape]);
-  };
+  });
+}
+
+/** Checks `f` and the options; returns the differentiated argument's index. */
+function jacArgs(op: string, f: unknown, opts: JacOptions | undefined): number {
+  checkFunction(op, f);
+  const o = checkOptions(op, opts, ["argnums"]);
+  return o.argnums === undefined ? 0 : checkInt(op, o.argnums, "argnums", 0);
+}
+
+/** The differentiated argument: a Tensor at index `a`. */
+function argAt(op: string, args: readonly Tensor[], a: number): Tensor {
+  if (a >= args.length) {
+    throw rangeError(op, `argnums ${a} is out of range for ${args.length} argument(s)`);
+  }
+  return checkTensorArg(op, args[a], `argument ${a}`);
 }
 
 /**
@@ -52,19 +79,20 @@ export function jacrev(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) 
  * @example const J = k.jacfwd((x) => x.sin())(x)
  */
 export function jacfwd(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) => Tensor {
-  const a = opts.argnums ?? 0;
-  return (...args: Tensor[]) => {
-    const x = args[a];
-    const g = (xi: Tensor) => f(...args.map((v, i) => (i === a ? xi : v)));
+  const a = jacArgs("jacfwd", f, opts);
+  return publicOp("jacfwd", (...args: Tensor[]) => {
+    const uf = userCallback(f);
+    const x = argAt("jacfwd", args, a);
+    const g = (xi: Tensor) => uf(...args.map((v, i) => (i === a ? xi : v)));
     const cols = basis(x.size, x).map((e) => {
       const [y, t] = jvp(g as (...args: never[]) => unknown, [x], [e]);
       checkOut("jacfwd", y);
       return t as Tensor;
     });
-    if (cols.length === 0) throw new Error(`jacfwd: input ${fmt(x.shape)} has no elements`);
+    if (cols.length === 0) throw shapeError("jacfwd", `input ${fmt(x.shape)} has no elements`);
     const outShape = cols[0].shape;
     return reshape(stack(cols, { axis: -1 }), [...outShape, ...x.shape]);
-  };
+  });
 }
 
 /**
@@ -72,5 +100,10 @@ export function jacfwd(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) 
  * @example const H = k.hessian((w) => k.sum(w.pow(3)))(w) // diag(6w)
  */
 export function hessian(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) => Tensor {
-  return jacfwd(jacrev(f, opts), opts);
+  jacArgs("hessian", f, opts);
+  // f is the user's: it runs in the caller's context, jacfwd/jacrev report as hessian.
+  return publicOp("hessian", (...args: Tensor[]) => {
+    const uf = userCallback(f);
+    return jacfwd(jacrev(uf, opts), opts)(...args);
+  });
 }

@@ -32,6 +32,17 @@ import {
   type TreeDef,
   unflatten,
 } from "./tree.ts";
+import {
+  checkFunction,
+  checkInt,
+  checkInts,
+  checkOptions,
+  checkString,
+  describe,
+  publicOp,
+  typeError,
+  userCallback,
+} from "../errors.ts";
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -207,6 +218,21 @@ export function jit<F extends (...args: never[]) => unknown>(
   f: F,
   opts: JitOptions = {},
 ): Jitted<F> {
+  checkFunction("jit", f);
+  checkOptions("jit", opts, ["staticArgnums", "staticArgnames", "name"]);
+  if (opts.name !== undefined) checkString("jit", opts.name, "name");
+  const sa = opts.staticArgnums;
+  if (sa !== undefined && typeof sa !== "number") checkInts("jit", sa, "staticArgnums", -Infinity);
+  if (typeof sa === "number") checkInt("jit", sa, "staticArgnums");
+  const sn = opts.staticArgnames;
+  if (sn !== undefined && typeof sn !== "string") {
+    if (!Array.isArray(sn) || sn.some((s) => typeof s !== "string")) {
+      throw typeError(
+        "jit",
+        `staticArgnames must be a string or an array of strings, got ${describe(sn)}`,
+      );
+    }
+  }
   const name = opts.name ?? (f.name || "anonymous");
   const names = new Set(
     opts.staticArgnames === undefined
@@ -216,7 +242,9 @@ export function jit<F extends (...args: never[]) => unknown>(
       : opts.staticArgnames,
   );
   const cache = new Map<string, Entry>();
-  const call = f as unknown as (...a: unknown[]) => unknown;
+  const userF = f as unknown as (...a: unknown[]) => unknown;
+  // The user's function runs in the context of whoever called the jitted function.
+  let call = userF;
 
   const trace = (split: Split, args: readonly unknown[]): Entry => {
     const holes = split.tensors.map((t, i) =>
@@ -266,7 +294,8 @@ export function jit<F extends (...args: never[]) => unknown>(
     return [e, split];
   };
 
-  const jitted = ((...args: unknown[]): unknown => {
+  const jitted = publicOp("jit", (...args: unknown[]): unknown => {
+    call = userCallback(userF);
     if (isTracing()) return call(...args);
     const [e, split] = lookup(args, true);
     const projs = e.arg ? makeCall("jit", split.tensors.map((t) => t.node), e.arg) : [];
@@ -276,7 +305,8 @@ export function jit<F extends (...args: never[]) => unknown>(
   }) as unknown as Jitted<F>;
   jitted.cacheSize = () => cache.size;
   jitted.clearCache = () => cache.clear();
-  jitted.lower = (...args: Parameters<F>): Lowered => {
+  jitted.lower = publicOp("jit", (...args: Parameters<F>): Lowered => {
+    call = userCallback(userF);
     const [e] = lookup(args, false);
     const graph = formatGraph(e.graph);
     const kernels = graphPlan(e.graph).items.map((it) => String(it));
@@ -286,6 +316,6 @@ export function jit<F extends (...args: never[]) => unknown>(
       toString: () =>
         `${graph}\n${kernels.length} step(s):\n${kernels.map((k) => `  ${k}`).join("\n")}`,
     };
-  };
+  });
   return jitted;
 }

@@ -25,6 +25,17 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
+import {
+  checkFunction,
+  checkString,
+  describe as describeValue,
+  KilnError,
+  opName,
+  shapeError,
+  typeError,
+  userCallback,
+  userOp,
+} from "../errors.ts";
 
 /** A nested structure of objects/arrays with leaves. */
 export type PyTree<L = Tensor> = L | null | undefined | readonly PyTree<L>[] | {
@@ -148,14 +159,16 @@ export function registerNode<T extends object, A = unknown>(
   unflatten: (aux: A, children: unknown[]) => T,
 ): void {
   if (typeof cls !== "function" || typeof cls.prototype !== "object" || cls.prototype === null) {
-    throw new TypeError("tree.registerNode: expected a class");
+    throw typeError("tree.registerNode", "expected a class");
   }
   if (cls === (Object as unknown) || cls === (Array as unknown) || cls === (Tensor as unknown)) {
-    throw new TypeError(`tree.registerNode: ${className(cls)} cannot be registered`);
+    throw typeError("tree.registerNode", `${className(cls)} cannot be registered`);
   }
   if (registry.has(cls.prototype)) {
-    throw new Error(`tree.registerNode: ${className(cls)} is already registered`);
+    throw shapeError("tree.registerNode", `${className(cls)} is already registered`);
   }
+  checkFunction("tree.registerNode", flatten, "flatten");
+  checkFunction("tree.registerNode", unflatten, "unflatten");
   registry.set(cls.prototype, { cls, flatten, unflatten } as NodeEntry);
 }
 
@@ -165,7 +178,7 @@ function walk<L>(tree: unknown, leaves: L[]): TreeDef {
   const ancestors = new Set<object>();
   const enter = (t: object): void => {
     if (ancestors.has(t)) {
-      throw new Error(`tree.flatten: cycle at ${where(path)} (a node contains itself)`);
+      throw shapeError("tree.flatten", `cycle at ${where(path)} (a node contains itself)`);
     }
     ancestors.add(t);
   };
@@ -191,8 +204,9 @@ function walk<L>(tree: unknown, leaves: L[]): TreeDef {
         enter(t);
         const out = entry.flatten(t as never);
         if (!Array.isArray(out) || out.length !== 2 || !Array.isArray(out[0])) {
-          throw new TypeError(
-            `tree.flatten: the flatten registered for ${className(entry.cls)} must return ` +
+          throw typeError(
+            "tree.flatten",
+            `the flatten registered for ${className(entry.cls)} must return ` +
               `[children, aux] (at ${where(path)})`,
           );
         }
@@ -286,6 +300,11 @@ function leafPaths(def: TreeDef): KeyPath[] {
  * ```
  */
 export function numLeaves(def: TreeDef): number {
+  checkDef("tree.numLeaves", def, "def");
+  return countLeaves(def);
+}
+
+function countLeaves(def: TreeDef): number {
   switch (def.kind) {
     case "leaf":
       return 1;
@@ -294,7 +313,7 @@ export function numLeaves(def: TreeDef): number {
     case "array":
     case "object":
     case "custom":
-      return def.children.reduce((n, c) => n + numLeaves(c), 0);
+      return def.children.reduce((n, c) => n + countLeaves(c), 0);
   }
 }
 
@@ -310,13 +329,18 @@ export function numLeaves(def: TreeDef): number {
  * ```
  */
 export function unflatten<L = Tensor>(def: TreeDef, leaves: readonly L[]): PyTree<L> {
-  const n = numLeaves(def);
+  checkDef("tree.unflatten", def, "def");
+  if (!Array.isArray(leaves)) {
+    throw typeError("tree.unflatten", `leaves must be an array, got ${describeValue(leaves)}`);
+  }
+  const n = countLeaves(def);
   if (n !== leaves.length) {
     const detail = leaves.length < n
       ? `; leaf ${leaves.length} (at ${where(leafPaths(def)[leaves.length])}) has no value`
       : "";
-    throw new Error(
-      `tree.unflatten: structure ${formatDef(def)} has ${n} leaves, got ${leaves.length}${detail}`,
+    throw shapeError(
+      "tree.unflatten",
+      `structure ${formatDef(def)} has ${n} leaves, got ${leaves.length}${detail}`,
     );
   }
   let i = 0;
@@ -332,7 +356,7 @@ export function unflatten<L = Tensor>(def: TreeDef, leaves: readonly L[]): PyTre
         return Object.fromEntries(d.keys.map((k, j) => [k, build(d.children[j])]));
       case "custom": {
         const entry = registry.get(d.cls.prototype);
-        if (!entry) throw new Error(`tree.unflatten: ${className(d.cls)} is not registered`);
+        if (!entry) throw shapeError("tree.unflatten", `${className(d.cls)} is not registered`);
         return entry.unflatten(d.aux as never, d.children.map(build));
       }
     }
@@ -393,18 +417,23 @@ function showAux(aux: unknown): string {
  * ```
  */
 export function formatDef(d: TreeDef): string {
+  checkDef("tree.formatDef", d, "d");
+  return showDef(d);
+}
+
+function showDef(d: TreeDef): string {
   switch (d.kind) {
     case "leaf":
       return "*";
     case "none":
       return String(d.value);
     case "array":
-      return `[${d.children.map(formatDef).join(", ")}]`;
+      return `[${d.children.map(showDef).join(", ")}]`;
     case "object":
-      return `{${d.keys.map((k, i) => `${showKey(k)}: ${formatDef(d.children[i])}`).join(", ")}}`;
+      return `{${d.keys.map((k, i) => `${showKey(k)}: ${showDef(d.children[i])}`).join(", ")}}`;
     case "custom": {
       const aux = d.aux === null || d.aux === undefined ? "" : `[${showAux(d.aux)}]`;
-      return `${className(d.cls)}${aux}(${d.children.map(formatDef).join(", ")})`;
+      return `${className(d.cls)}${aux}(${d.children.map(showDef).join(", ")})`;
     }
   }
 }
@@ -421,6 +450,12 @@ export function formatDef(d: TreeDef): string {
  * ```
  */
 export function keystr(path: KeyPath): string {
+  if (!Array.isArray(path) || path.some((k) => typeof k !== "number" && typeof k !== "string")) {
+    throw typeError(
+      "tree.keystr",
+      `path must be an array of keys (strings or numbers), got ${describeValue(path)}`,
+    );
+  }
   const step = (k: PathKey): string =>
     typeof k === "number" ? `[${k}]` : IDENT.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
   return path.map(step).join("");
@@ -520,11 +555,15 @@ function firstDifference(a: TreeDef, b: TreeDef): string | undefined {
  * ```
  */
 export function sameDef(a: TreeDef, b: TreeDef): boolean {
+  checkDef("tree.sameDef", a, "a");
+  checkDef("tree.sameDef", b, "b");
   return firstDifference(a, b) === undefined;
 }
 
 function mismatch(what: string, actual: TreeDef, expected: TreeDef, diff: string): Error {
-  return new Error(
+  // `what` is the caller's prefix (`optim.adam: grads`); the op is its part before ": ".
+  return new KilnError(
+    what.split(": ")[0],
     `${what} has structure ${formatDef(actual)}, expected ${formatDef(expected)}; ` +
       `first difference ${diff}`,
   );
@@ -546,6 +585,9 @@ function mismatch(what: string, actual: TreeDef, expected: TreeDef, diff: string
  * ```
  */
 export function assertSameStructure(actual: TreeDef, expected: TreeDef, what = "tree"): void {
+  checkDef("tree.assertSameStructure", actual, "actual");
+  checkDef("tree.assertSameStructure", expected, "expected");
+  checkString("tree.assertSameStructure", what, "what");
   const diff = firstDifference(actual, expected);
   if (diff !== undefined) throw mismatch(what, actual, expected, diff);
 }
@@ -559,7 +601,7 @@ function flattenAll<L>(
   const [ls, def] = flatten(tree);
   const others = rest.map((r, i) => {
     const [l2, d2] = flatten(r);
-    assertSameStructure(d2, def, `${op}: tree ${i + 1}`);
+    assertSameStructure(d2, def, `${opName(op)}: tree ${i + 1}`);
     return l2;
   });
   return [ls, def, others];
@@ -583,8 +625,11 @@ export function map<L, R>(
   tree: PyTree<L>,
   ...rest: PyTree<L>[]
 ): PyTree<R> {
-  const [ls, def, others] = flattenAll("tree.map", tree, rest);
-  return unflatten(def, ls.map((l, i) => f(l, ...others.map((o) => o[i]))));
+  return userOp("tree.map", () => {
+    const uf = userCallback(checkFunction<typeof f>("tree.map", f));
+    const [ls, def, others] = flattenAll("tree.map", tree, rest);
+    return unflatten<R>(def, ls.map((l, i) => uf(l, ...others.map((o) => o[i]))));
+  });
 }
 
 /**
@@ -605,9 +650,12 @@ export function mapWithPath<L, R>(
   tree: PyTree<L>,
   ...rest: PyTree<L>[]
 ): PyTree<R> {
-  const [ls, def, others] = flattenAll("tree.mapWithPath", tree, rest);
-  const paths = leafPaths(def);
-  return unflatten(def, ls.map((l, i) => f(paths[i], l, ...others.map((o) => o[i]))));
+  return userOp("tree.mapWithPath", () => {
+    const uf = userCallback(checkFunction<typeof f>("tree.mapWithPath", f));
+    const [ls, def, others] = flattenAll("tree.mapWithPath", tree, rest);
+    const paths = leafPaths(def);
+    return unflatten<R>(def, ls.map((l, i) => uf(paths[i], l, ...others.map((o) => o[i]))));
+  });
 }
 
 /**
@@ -620,5 +668,21 @@ export function mapWithPath<L, R>(
  * ```
  */
 export function reduce<L, A>(f: (acc: A, leaf: L) => A, tree: PyTree<L>, initial: A): A {
-  return flatten(tree)[0].reduce(f, initial);
+  return userOp("tree.reduce", () => {
+    const uf = userCallback(checkFunction<(acc: A, leaf: L) => A>("tree.reduce", f));
+    return flatten(tree)[0].reduce((acc, leaf) => uf(acc, leaf), initial);
+  });
+}
+
+const DEF_KINDS = new Set(["leaf", "none", "array", "object", "custom"]);
+
+/** Throws unless `d` is a TreeDef (from `tree.structure` / `tree.flatten`). */
+function checkDef(op: string, d: unknown, what: string): void {
+  const kind = d !== null && typeof d === "object" ? (d as { kind?: unknown }).kind : undefined;
+  if (typeof kind !== "string" || !DEF_KINDS.has(kind)) {
+    throw typeError(
+      op,
+      `${what} must be a TreeDef (from k.tree.structure), got ${describeValue(d)}`,
+    );
+  }
 }

@@ -13,6 +13,16 @@ import { Tensor } from "../tensor/tensor.ts";
 import { fmt } from "../shape.ts";
 import { between, withTracing } from "./trace.ts";
 import { flattenWithPath, keystr, type PyTree, unflatten } from "./tree.ts";
+import {
+  checkFunction,
+  checkOptions,
+  checkSize,
+  publicOp,
+  rangeError,
+  shapeError,
+  typeError,
+  userCallback,
+} from "../errors.ts";
 
 /** Options of `vmap`. */
 export interface VmapOptions {
@@ -53,7 +63,7 @@ export function batchNodes(
         const projs = makeCall(n.op, src.map(([s]) => s), n.arg as CallArg);
         callOuts.set(n, projs.map((q) => [q, null]));
       } else {
-        if (!p.call?.batch) throw new Error(`vmap: ${n.op} has no batching rule`);
+        if (!p.call?.batch) throw shapeError("vmap", `${n.op} has no batching rule`);
         callOuts.set(n, p.call.batch(src, eq, ctx));
       }
       continue;
@@ -66,7 +76,7 @@ export function batchNodes(
       ]);
       continue;
     }
-    if (!p.batch) throw new Error(`vmap: primitive "${n.op}" has no batching rule`);
+    if (!p.batch) throw shapeError("vmap", `primitive "${n.op}" has no batching rule`);
     res.set(n, p.batch(src, eq, ctx));
   }
   return outs.map((o) => res.get(o) ?? [o, null]);
@@ -83,8 +93,9 @@ function leafAxes(op: string, what: string, spec: unknown, tree: unknown): (numb
     }
     if (Array.isArray(s)) {
       if (!Array.isArray(t) || t.length !== s.length) {
-        throw new Error(
-          `${op}: ${what} ${path || "(root)"} is an array of ${s.length} axes, but the value ` +
+        throw shapeError(
+          op,
+          `${what} ${path || "(root)"} is an array of ${s.length} axes, but the value ` +
             `there is ${Array.isArray(t) ? `an array of ${t.length}` : typeof t}`,
         );
       }
@@ -94,18 +105,18 @@ function leafAxes(op: string, what: string, spec: unknown, tree: unknown): (numb
     if (typeof s === "object") {
       const so = s as Record<string, unknown>;
       if (typeof t !== "object" || t === null || t instanceof Tensor || Array.isArray(t)) {
-        throw new Error(`${op}: ${what} ${path || "(root)"} is an object, the value is not`);
+        throw shapeError(op, `${what} ${path || "(root)"} is an object, the value is not`);
       }
       const keys = Object.keys(t as object).sort();
       for (const k of keys) {
         if (!(k in so)) {
-          throw new Error(`${op}: ${what} ${path || "(root)"} has no entry for key "${k}"`);
+          throw shapeError(op, `${what} ${path || "(root)"} has no entry for key "${k}"`);
         }
         walk(so[k], (t as Record<string, unknown>)[k], `${path}.${k}`);
       }
       return;
     }
-    throw new TypeError(`${op}: ${what} must be numbers, null, or pytrees of them`);
+    throw typeError(op, `${what} must be numbers, null, or pytrees of them`);
   };
   walk(spec, tree, "");
   return out;
@@ -114,7 +125,7 @@ function leafAxes(op: string, what: string, spec: unknown, tree: unknown): (numb
 const normAxis = (op: string, a: number, ndim: number, what: string) => {
   const r = a < 0 ? a + ndim : a;
   if (!Number.isInteger(a) || r < 0 || r >= ndim) {
-    throw new RangeError(`${op}: axis ${a} of ${what} is out of range for rank ${ndim - 1}+1`);
+    throw rangeError(op, `axis ${a} of ${what} is out of range for rank ${ndim - 1}+1`);
   }
   return r;
 };
@@ -127,14 +138,16 @@ const normAxis = (op: string, a: number, ndim: number, what: string) => {
  */
 export function vmap<F extends (...args: never[]) => unknown>(f: F, opts: VmapOptions = {}): F {
   const op = "vmap";
-  return ((...args: unknown[]) => {
+  checkFunction(op, f);
+  checkOptions(op, opts, ["inAxes", "outAxes", "axisSize"]);
+  if (opts.axisSize !== undefined) checkSize(op, opts.axisSize, "axisSize");
+  return publicOp(op, (...args: unknown[]) => {
+    const uf = userCallback(f as unknown as (...a: unknown[]) => unknown);
     const inAxes = opts.inAxes === undefined ? 0 : opts.inAxes;
     let perArg: unknown[];
     if (Array.isArray(inAxes)) {
       if (inAxes.length !== args.length) {
-        throw new Error(
-          `${op}: inAxes has ${inAxes.length} entries for ${args.length} argument(s)`,
-        );
+        throw shapeError(op, `inAxes has ${inAxes.length} entries for ${args.length} argument(s)`);
       }
       perArg = inAxes;
     } else perArg = args.map(() => inAxes);
@@ -149,7 +162,7 @@ export function vmap<F extends (...args: never[]) => unknown>(f: F, opts: VmapOp
         if (ax === null) return l;
         const label = `argument ${ai}${keystr(paths[li])}`;
         if (!(l instanceof Tensor)) {
-          throw new TypeError(`${op}: ${label} is mapped (axis ${ax}) but is not a Tensor`);
+          throw typeError(op, `${label} is mapped (axis ${ax}) but is not a Tensor`);
         }
         const axis = normAxis(op, ax, l.ndim, label);
         mapped.push({ label, shape: l.shape, axis, dtype: l.dtype });
@@ -170,17 +183,18 @@ export function vmap<F extends (...args: never[]) => unknown>(f: F, opts: VmapOp
         })`
       );
       if (opts.axisSize !== undefined) lines.push(`  axisSize: ${opts.axisSize}`);
-      throw new Error(`${op}: inconsistent batch sizes:\n${lines.join("\n")}`);
+      throw shapeError(op, `inconsistent batch sizes:\n${lines.join("\n")}`);
     }
     const size = sizes.size ? [...sizes][0] : opts.axisSize;
     if (size === undefined) {
-      throw new Error(`${op}: no argument is mapped (every inAxes is null); pass axisSize`);
+      throw shapeError(op, `no argument is mapped (every inAxes is null); pass axisSize`);
     }
-    const out = withTracing(() => (f as unknown as (...a: unknown[]) => unknown)(...rebuilt));
+    const out = withTracing(() => uf(...rebuilt));
     if (out instanceof Promise) {
       out.catch(() => {}); // its own rejection (a traced read) is reported by the error below
-      throw new TypeError(
-        "vmap: the function returned a Promise; a vmapped function must be synchronous " +
+      throw typeError(
+        "vmap",
+        "the function returned a Promise; a vmapped function must be synchronous " +
           "(traced values cannot be awaited: use k.cond / k.whileLoop, or read results after vmap)",
       );
     }
@@ -195,8 +209,9 @@ export function vmap<F extends (...args: never[]) => unknown>(f: F, opts: VmapOp
       const oa = outAxes[i];
       if (oa === null) {
         if (d !== null) {
-          throw new Error(
-            `${op}: output ${
+          throw shapeError(
+            op,
+            `output ${
               keystr(opaths[i]) || "(root)"
             } depends on a mapped input but its outAxes is null`,
           );

@@ -31,6 +31,14 @@ import {
   wrap,
   zeros,
 } from "./common.ts";
+import {
+  checkFunction,
+  checkInt,
+  describe,
+  typeError,
+  userCallback,
+  userOp,
+} from "../../errors.ts";
 
 class SwitchArg extends CallArg {
   constructor(outs: readonly Aval[], device: string, readonly branches: readonly Graph[]) {
@@ -182,10 +190,9 @@ function branchTrees(
         (f as (...a: unknown[]) => unknown)(...args),
       );
       if (outDef && formatDef(d) !== formatDef(outDef)) {
-        throw new TypeError(
-          `${op}: ${names[b]} returns structure ${formatDef(d)}, ${names[0]} returns ${
-            formatDef(outDef)
-          }`,
+        throw typeError(
+          op,
+          `${names[b]} returns structure ${formatDef(d)}, ${names[0]} returns ${formatDef(outDef)}`,
         );
       }
       outDef ??= d;
@@ -201,10 +208,10 @@ function branchTrees(
 
 function scalarIndex(op: string, what: string, t: Tensor): Node {
   if (t.size !== 1) {
-    throw new TypeError(`${op}: ${what} must be a scalar, got ${t.dtype}${fmt(t.shape)}`);
+    throw typeError(op, `${what} must be a scalar, got ${t.dtype}${fmt(t.shape)}`);
   }
   if (isFloat(t.dtype)) {
-    throw new TypeError(`${op}: ${what} must be bool or int32, got ${t.dtype}`);
+    throw typeError(op, `${what} must be bool or int32, got ${t.dtype}`);
   }
   return B.reshape(t.node, []);
 }
@@ -219,17 +226,35 @@ export function switchCase<T>(
   branches: readonly ((...operands: never[]) => T)[],
   ...operands: unknown[]
 ): T {
-  if (!branches.length) throw new TypeError("switchCase: needs at least one branch");
-  if (typeof index === "number") {
-    const i = Math.min(Math.max(Math.trunc(index), 0), branches.length - 1);
-    return (branches[i] as (...a: unknown[]) => T)(...operands);
-  }
-  return branchTrees(
-    "switchCase",
-    scalarIndex("switchCase", "index", index),
-    branches,
-    operands,
-  ) as T;
+  return userOp("switchCase", () => {
+    if (typeof index !== "number" && !(index instanceof Tensor)) {
+      throw typeError(
+        "switchCase",
+        `index must be an integer or an int32 scalar tensor, got ${describe(index)}`,
+      );
+    }
+    if (typeof index === "number") checkInt("switchCase", index, "index");
+    if (!Array.isArray(branches)) {
+      throw typeError(
+        "switchCase",
+        `branches must be an array of functions, got ${describe(branches)}`,
+      );
+    }
+    if (!branches.length) throw typeError("switchCase", "needs at least one branch");
+    const fns = branches.map((b, i) =>
+      userCallback(checkFunction("switchCase", b, `branches[${i}]`) as (...a: never[]) => T)
+    );
+    if (typeof index === "number") {
+      const i = Math.min(Math.max(Math.trunc(index), 0), fns.length - 1);
+      return (fns[i] as (...a: unknown[]) => T)(...operands);
+    }
+    return branchTrees(
+      "switchCase",
+      scalarIndex("switchCase", "index", index),
+      fns,
+      operands,
+    ) as T;
+  });
 }
 
 /**
@@ -243,9 +268,16 @@ export function cond<T>(
   falseFn: (...operands: never[]) => T,
   ...operands: unknown[]
 ): T {
-  if (typeof pred === "boolean") {
-    return ((pred ? trueFn : falseFn) as (...a: unknown[]) => T)(...operands);
-  }
-  const p = scalarIndex("cond", "pred", pred);
-  return branchTrees("cond", p, [falseFn, trueFn], operands, ["falseFn", "trueFn"]) as T;
+  return userOp("cond", () => {
+    if (typeof pred !== "boolean" && !(pred instanceof Tensor)) {
+      throw typeError("cond", `pred must be a boolean or a scalar tensor, got ${describe(pred)}`);
+    }
+    const t = userCallback(checkFunction<typeof trueFn>("cond", trueFn, "trueFn"));
+    const f = userCallback(checkFunction<typeof falseFn>("cond", falseFn, "falseFn"));
+    if (typeof pred === "boolean") {
+      return ((pred ? t : f) as (...a: unknown[]) => T)(...operands);
+    }
+    const p = scalarIndex("cond", "pred", pred);
+    return branchTrees("cond", p, [f, t], operands, ["falseFn", "trueFn"]) as T;
+  });
 }

@@ -12,6 +12,7 @@ import { fmt } from "../../shape.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import { closeOver, withTracing } from "../trace.ts";
 import { flatten, formatDef, type PyTree, type TreeDef } from "../tree.ts";
+import { typeError } from "../../errors.ts";
 
 /** A JS function over lists of nodes (what the rules trace). */
 export type NodeFn = (ins: Node[]) => Node[];
@@ -44,12 +45,13 @@ export function checkAvals(
   labels: readonly string[],
 ): void {
   if (got.length !== want.length) {
-    throw new TypeError(`${op}: ${what} has ${got.length} leaves, expected ${want.length}`);
+    throw typeError(op, `${what} has ${got.length} leaves, expected ${want.length}`);
   }
   got.forEach((g, i) => {
     if (!sameAval(g, want[i])) {
-      throw new TypeError(
-        `${op}: ${what} ${labels[i] ?? i} is ${showAval(g)}, expected ${showAval(want[i])}`,
+      throw typeError(
+        op,
+        `${what} ${labels[i] ?? i} is ${showAval(g)}, expected ${showAval(want[i])}`,
       );
     }
   });
@@ -95,8 +97,9 @@ export function tensorLeaves(op: string, what: string, tree: unknown): [Node[], 
   const [leaves, def] = flatten(tree as PyTree<unknown>);
   const nodes = leaves.map((l, i) => {
     if (!(l instanceof Tensor)) {
-      throw new TypeError(
-        `${op}: ${what} leaf ${i} of ${
+      throw typeError(
+        op,
+        `${what} leaf ${i} of ${
           formatDef(def)
         } is ${typeof l}, not a Tensor (wrap JS numbers with k.tensor)`,
       );

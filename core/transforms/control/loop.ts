@@ -30,6 +30,14 @@ import {
   zeros,
 } from "./common.ts";
 import { scanNodes } from "./scan.ts";
+import {
+  checkFunction,
+  checkInt,
+  describe,
+  typeError,
+  userCallback,
+  userOp,
+} from "../../errors.ts";
 
 class WhileArg extends CallArg {
   constructor(
@@ -54,8 +62,9 @@ export function whileNodes(
   const c = traceNodes("whileLoop", avals, device, labels, condFn);
   const p = c.outputs[0];
   if (c.outputs.length !== 1 || p.shape.length !== 0 || p.dtype !== "bool") {
-    throw new TypeError(
-      `whileLoop: condFn must return one bool scalar, got ${
+    throw typeError(
+      "whileLoop",
+      `condFn must return one bool scalar, got ${
         c.outputs.map((o) => `${o.dtype}${fmt(o.shape)}`).join(", ")
       }`,
     );
@@ -173,12 +182,20 @@ export function whileLoop<C>(
   bodyFn: (carry: C) => C,
   init: C,
 ): C {
+  return userOp("whileLoop", () => {
+    checkFunction("whileLoop", condFn, "condFn");
+    checkFunction("whileLoop", bodyFn, "bodyFn");
+    return whileImpl(userCallback(condFn), userCallback(bodyFn), init);
+  });
+}
+
+function whileImpl<C>(condFn: (carry: C) => Tensor, bodyFn: (carry: C) => C, init: C): C {
   const [nodes, def] = tensorLeaves("whileLoop", "init", init);
   const tree = (ns: Node[]) => unflatten(def, ns.map((n) => new Tensor(n))) as C;
   const outs = whileNodes(
     (ins) => {
       const p = condFn(tree(ins));
-      if (!(p instanceof Tensor)) throw new TypeError("whileLoop: condFn must return a Tensor");
+      if (!(p instanceof Tensor)) throw typeError("whileLoop", "condFn must return a Tensor");
       return [p.size === 1 ? B.reshape(p.node, []) : p.node];
     },
     (ins) => tensorLeaves("whileLoop", "bodyFn's new carry", bodyFn(tree(ins)))[0],
@@ -199,6 +216,32 @@ export function foriLoop<C>(
   body: (i: Tensor, carry: C) => C,
   init: C,
 ): C {
+  return userOp("foriLoop", () => {
+    checkBound(lo, "lo");
+    checkBound(hi, "hi");
+    checkFunction("foriLoop", body, "body");
+    return foriImpl(lo, hi, userCallback(body), init);
+  });
+}
+
+/** A loop bound: an integer or an int32 scalar tensor. */
+function checkBound(v: unknown, what: string): void {
+  if (v instanceof Tensor) return;
+  if (typeof v !== "number") {
+    throw typeError(
+      "foriLoop",
+      `${what} must be an integer or an int32 scalar tensor, got ${describe(v)}`,
+    );
+  }
+  checkInt("foriLoop", v, what);
+}
+
+function foriImpl<C>(
+  lo: number | Tensor,
+  hi: number | Tensor,
+  body: (i: Tensor, carry: C) => C,
+  init: C,
+): C {
   const [nodes, def] = tensorLeaves("foriLoop", "init", init);
   const tree = (ns: readonly Node[]) => unflatten(def, ns.map((n) => new Tensor(n))) as C;
   const step = (i: Node, c: Node[]) =>
@@ -213,9 +256,7 @@ export function foriLoop<C>(
   const bound = (v: number | Tensor, what: string): Node => {
     if (typeof v === "number") return makeLeaf("const", Math.trunc(v), [], "int32", device);
     if (v.size !== 1 || v.dtype !== "int32") {
-      throw new TypeError(
-        `foriLoop: ${what} must be an int32 scalar, got ${v.dtype}${fmt(v.shape)}`,
-      );
+      throw typeError("foriLoop", `${what} must be an int32 scalar, got ${v.dtype}${fmt(v.shape)}`);
     }
     return B.reshape(v.node, []);
   };

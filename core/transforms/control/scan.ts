@@ -31,6 +31,18 @@ import {
   wrap,
   zeros,
 } from "./common.ts";
+import {
+  checkBool,
+  checkFunction,
+  checkOptions,
+  checkSize,
+  describe,
+  rangeError,
+  shapeError,
+  typeError,
+  userCallback,
+  userOp,
+} from "../../errors.ts";
 
 /** The `arg` of a scan node. */
 class ScanArg extends CallArg {
@@ -270,29 +282,49 @@ export function scan<C, X, Y>(
   xs: X,
   opts: ScanOptions = {},
 ): [C, Y] {
+  return userOp("scan", () => {
+    checkFunction("scan", f, "f");
+    const o = checkOptions("scan", opts, ["length", "reverse"]);
+    if (o.length !== undefined) checkSize("scan", o.length, "length");
+    if (o.reverse !== undefined) checkBool("scan", o.reverse, "reverse");
+    return scanImpl(userCallback(f), init, xs, o);
+  });
+}
+
+function scanImpl<C, X, Y>(
+  f: (carry: C, x: X) => [C, Y],
+  init: C,
+  xs: X,
+  opts: ScanOptions,
+): [C, Y] {
   const [initNodes, cDef] = tensorLeaves("scan", "init", init);
   const [xNodes, xDef] = tensorLeaves("scan", "xs", xs);
   const lengths = new Set(xNodes.map((x) => x.shape[0]));
   if (xNodes.some((x) => x.shape.length === 0)) {
-    throw new TypeError("scan: every leaf of xs needs a leading axis to scan over");
+    throw typeError("scan", "every leaf of xs needs a leading axis to scan over");
   }
   if (opts.length !== undefined) lengths.add(opts.length);
   if (lengths.size !== 1) {
-    throw new Error(
+    throw shapeError(
+      "scan",
       lengths.size
-        ? `scan: xs leaves and length disagree on the number of steps: ${[...lengths].join(", ")}`
-        : "scan: pass {length} when xs is null",
+        ? `xs leaves and length disagree on the number of steps: ${[...lengths].join(", ")}`
+        : "pass {length} when xs is null",
     );
   }
   const length = [...lengths][0];
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`scan: length ${length}`);
+  if (!Number.isInteger(length) || length < 0) throw rangeError("scan", `length ${length}`);
   let yDef = flatten(null)[1];
   const outs = scanNodes(
     (c, x) => {
-      const [newC, y] = f(
+      const out = f(
         unflatten(cDef, c.map((n) => new Tensor(n))) as C,
         unflatten(xDef, x.map((n) => new Tensor(n))) as X,
       );
+      if (!Array.isArray(out) || out.length !== 2) {
+        throw typeError("scan", `f must return [newCarry, y], got ${describe(out)}`);
+      }
+      const [newC, y] = out;
       const [cn, cd] = tensorLeaves("scan", "body's new carry", newC);
       const [yn, yd] = tensorLeaves("scan", "body's y", y);
       void cd;
