@@ -3,7 +3,7 @@
  * @module
  */
 import * as k from "../core/mod.ts";
-import { checkFunction, map, transformation, userOp } from "./_state.ts";
+import { map, transformation, userOp } from "./_state.ts";
 
 /**
  * A pytree of tensors: parameters, gradients or updates (one structure for all three). Nested
