@@ -286,6 +286,35 @@ for (const device of DEVICES) {
   });
 }
 
+Deno.test("norm: kernel counts (update the numbers when the scheduler improves)", async () => {
+  const x = randn([8, 4, 6, 6], 30, "cpu", "float32");
+  await k.realize(x);
+  const { params, state } = k.nn.batchNorm.init(4, { device: "cpu" });
+  const [y, s] = k.nn.batchNorm.apply(params, state, x, { training: true });
+  // mean; variance -> rsqrt; the normalized output.
+  assert.equal(k.schedule(y).length, 3, "train forward");
+  // + runningMean, runningVar, numBatchesTracked, and the unbiased-variance scale.
+  assert.equal(k.schedule(y, s.runningMean, s.runningVar, s.numBatchesTracked).length, 7);
+  // Evaluation is one elementwise kernel, fused with the activation after it.
+  const [ye] = k.nn.batchNorm.apply(params, state, x, { training: false });
+  assert.equal(k.schedule(k.relu(ye)).length, 1, "eval forward + relu");
+  // Backward through relu: the two sums (dbias, dweight), three [C]-sized kernels, dx, and the
+  // two [C] results (autodiff of the plain graph needed four big sums).
+  const [gp, gx] = k.grad(
+    (p: k.nn.NormParams, xx: k.Tensor) =>
+      k.sum(k.relu(k.nn.batchNorm.apply(p, state, xx, { training: true })[0])),
+    { argnums: [0, 1] },
+  )(params, x) as [k.nn.NormParams, k.Tensor];
+  const kernels = k.schedule(gx, gp.weight!, gp.bias!);
+  assert.equal(kernels.length, 10, "train forward + backward");
+  const sumsOverX = kernels.filter((kk) =>
+    kk.inputs.some((s) => s.join() === "8,4,6,6") && kk.toString().split("\n")[0].includes("sum")
+  );
+  assert.equal(sumsOverX.length, 4, "mean and variance forward, dbias and dweight backward");
+  const ln = k.nn.layerNorm.apply(k.nn.layerNorm.init(6, { device: "cpu" }), k.zeros([8, 6]));
+  assert.equal(k.schedule(ln).length, 3, "layerNorm: mean, variance, output");
+});
+
 Deno.test("norm: bad input gets clear errors naming the layer, argument and shapes", () => {
   const { params, state } = k.nn.batchNorm.init(3);
   throwsWith(() => k.nn.batchNorm.apply(params, state, k.zeros([2, 4, 5]), { training: true }), [
