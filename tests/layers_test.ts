@@ -286,6 +286,34 @@ Deno.test("layers: sequential params work with optimizers and checkpoints ({} en
   }
 });
 
+Deno.test("layers: sequential nests, and fn/plain functions are parameter-free layers", async () => {
+  const L = k.nn.layers;
+  const block = (cin: number, cout: number) =>
+    k.nn.sequential([L.conv2d(cin, cout, 3, { padding: 1 }), L.batchNorm(cout), k.nn.relu]);
+  const model = k.nn.sequential([
+    block(1, 2),
+    block(2, 3),
+    L.fn((t) => k.mul(t, 2), "double"),
+    L.adaptiveAvgPool2d(1),
+    L.flatten(),
+  ]);
+  const key = k.random.key(4, { device: "cpu" });
+  const { params, state } = model.init(key);
+  const w: k.Tensor = params[1][0].w; // typed through the nesting
+  assertShape(w.shape, [3, 2, 3, 3]);
+  assert.deepEqual(params[2], {});
+  const x = randu([2, 1, 5, 5], 8, "cpu");
+  const [y, s] = model.apply(params, state, x, { training: true, key });
+  assertShape(y.shape, [2, 3]);
+  // By hand: the inner sequential gets foldIn(key, 0) / foldIn(key, 1); nothing random here.
+  const [h1, s1] = block(1, 2).apply(params[0], state[0], x, { training: true });
+  const [h2] = block(2, 3).apply(params[1], state[1], h1, { training: true });
+  const want = k.reshape(k.mul(k.mean(h2, { axis: [2, 3] }), 2), [2, 3]);
+  allClose(await read(y), await read(want), { rtol: 1e-5, atol: 1e-6 }, "nested output");
+  allClose(await read(s[0][1].runningMean), await read(s1[1].runningMean), EXACT, "inner state");
+  assert.ok(model.name.startsWith("sequential(sequential(conv2d(1, 2, 3)"), model.name);
+});
+
 Deno.test("layers: errors name the layer, the argument and the shapes", () => {
   const L = k.nn.layers;
   const model = k.nn.sequential([L.conv2d(1, 4, 3), L.dropout(0.5), k.nn.relu]);
