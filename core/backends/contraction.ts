@@ -136,10 +136,10 @@ export function findGeneralContraction(
 ): GeneralContraction | undefined {
   const outItems = ir.out.scopes.flatMap((s) => s.items);
   const loops = outItems.filter((it): it is Loop => "kind" in it && live.has(it));
-  const rootWork = ir.root.items.some((it) =>
-    it !== ir.out && live.has(it) && ("kind" in it || it.op !== "const")
-  );
-  if (loops.length !== 1 || rootWork) return undefined;
+  // Work hoisted to the root (a PRNG key schedule for a fused dropout mask) is fine: the
+  // operand and epilogue chains re-derive what they need; a root loop is not.
+  const rootLoop = ir.root.items.some((it) => it !== ir.out && live.has(it) && "kind" in it);
+  if (loops.length !== 1 || rootLoop) return undefined;
   const L = loops[0];
   if (L.reduceOp !== "sum" || L.body.items.some((it) => "kind" in it)) return undefined;
   const v = L.value!;

@@ -12,7 +12,9 @@
  *    node reached through an expanding `expand`, an `unwindow` (col2im) or read by a gather is
  *    materialized: softmax's row max and row sum, a hidden layer feeding the next matmul, the
  *    columns of a convolution's input gradient.
- * 5. A reduction consumed by several kernels is materialized once.
+ * 5. A reduction consumed by several kernels is materialized once, and so is a contraction
+ *    read inside another reduction's loop: nesting it would keep it off the tiled contraction
+ *    path (a convolution feeding a max pool).
  * 6. A kernel never reads more buffers than its device binds (`maxKernelInputs`).
  * @module
  */
@@ -175,6 +177,24 @@ function splitWide(roots: Set<Node>, srcOf: (n: Node) => Node[]): boolean {
   return added;
 }
 
+/**
+ * Whether `n` is a contraction: a sum of a product whose operands are both broadcast (a matmul,
+ * an einsum, a convolution's window times its kernel).
+ */
+function contractionLike(n: Node, srcOf: (n: Node) => Node[]): boolean {
+  if (n.op !== "sum") return false;
+  const p = srcOf(n)[0];
+  if (p.op !== "mul") return false;
+  const broadcast = (x: Node): boolean => {
+    for (;;) {
+      if (broadcasts(x) || x.op === "rewindow") return true;
+      if (prim(x.op).kind !== "movement" && x.op !== "cast") return false;
+      x = srcOf(x)[0];
+    }
+  };
+  return srcOf(p).every(broadcast);
+}
+
 /** Chooses kernel roots and returns kernels (and host calls) in dependency order. */
 export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const canon = canonicalizer(targets);
@@ -187,12 +207,15 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
     const before = roots.size;
     for (const r of [...roots]) {
       const seen = new Set<string>();
-      const stack: [Node, boolean][] = [[r, false]];
-      const visit = (n: Node, bcast: boolean) => stack.push([n, bcast]);
-      const step = (n: Node, bcast: boolean) => {
+      const stack: [Node, boolean, boolean][] = [[r, false, false]];
+      // `nested`: reached from inside a reduction's loop.
+      let nested = false;
+      const visit = (n: Node, bcast: boolean) => stack.push([n, bcast, nested]);
+      const step = (n: Node, bcast: boolean, inLoop: boolean) => {
+        nested = inLoop;
         if (n.realized || (n !== r && roots.has(n))) return;
         if (n.op === "placeholder" && n !== r) return;
-        const key = `${n.id}:${bcast}`;
+        const key = `${n.id}:${bcast}:${inLoop}`;
         if (seen.has(key)) return;
         seen.add(key);
         const kind = prim(n.op).kind;
@@ -211,8 +234,13 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
           return;
         }
         if (kind === "reduce") {
+          if (inLoop && n !== r && contractionLike(n, srcOf)) {
+            roots.add(n);
+            return;
+          }
           if (!owners.has(n)) owners.set(n, new Set());
           owners.get(n)!.add(r);
+          nested = true;
           visit(srcOf(n)[0], false);
         } else if (kind === "gather") {
           visit(srcOf(n)[0], true);
@@ -223,6 +251,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
         }
       };
       while (stack.length) step(...stack.pop()!);
+      nested = false;
     }
     for (const [n, o] of owners) if (o.size > 1) roots.add(n);
     if (roots.size === before && !splitWide(roots, srcOf)) break;

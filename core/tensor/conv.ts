@@ -175,7 +175,9 @@ function convPads(
 
 /**
  * The window view of `x [..., S…]` over its trailing `kernel.length` axes:
- * `[..., O…, K…]`, reading `x[..., o·stride + κ·dilation]`.
+ * `[..., O…, K…]`, reading `x[..., o·stride + κ·dilation]`. Windows that tile the input
+ * (stride = kernel, no dilation: 2×2 pooling, patch embeddings) are a plain reshape and
+ * permute, so gradients flow back through free views instead of a col2im fold.
  */
 export function windowNode(
   x: Node,
@@ -184,11 +186,25 @@ export function windowNode(
   dilation: readonly number[],
   out: readonly number[],
 ): Node {
-  const n = kernel.length;
+  const n = kernel.length, lead = x.shape.slice(0, x.shape.length - n);
+  if (kernel.every((k, i) => stride[i] === k && dilation[i] === 1)) {
+    const used = out.map((o, i) => o * kernel[i]);
+    let v = x;
+    if (used.some((u, i) => u !== x.shape[lead.length + i])) {
+      v = makeNode("shrink", [v], [...lead.map((d) => [0, d, 1]), ...used.map((u) => [0, u, 1])]);
+    }
+    v = B.reshape(v, [...lead, ...out.flatMap((o, i) => [o, kernel[i]])]);
+    const at = lead.length;
+    const perm = [
+      ...lead.keys(),
+      ...out.map((_, i) => at + 2 * i),
+      ...out.map((_, i) => at + 2 * i + 1),
+    ];
+    return makeNode("permute", [v], perm);
+  }
   const ones = kernel.map(() => 1);
   const xe = B.expand(B.reshape(x, [...x.shape, ...ones]), [...x.shape, ...kernel]);
   const arg: WindowArg = { stride: [...stride], dilation: [...dilation], to: [...out] };
-  if (out.length !== n) throw new Error("internal: window rank");
   return makeNode("rewindow", [xe], arg);
 }
 

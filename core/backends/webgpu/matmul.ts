@@ -162,6 +162,11 @@ function renderGeneral(
 ): WgslKernel | undefined {
   const { L, batch, I, J, R, M, N, K, size } = g;
   if (M < 8 || N < 8) return undefined;
+  // The epilogue below is emitted from the output scopes only: no work hoisted to the root.
+  const rootWork = ir.root.items.some((it) =>
+    it !== ir.out && e.live.has(it) && !("kind" in it) && it.op !== "const"
+  );
+  if (rootWork) return undefined;
   const bParams = batch.map((x) => `${name(x)}: i32`);
   const operand = (fn: string, own: readonly Instr[], chain: readonly Instr[], v: Instr) => [
     `fn ${fn}(${[...bParams, "m: i32", "k: i32"].join(", ")}) -> f32 {`,
