@@ -13,8 +13,10 @@
  *    materialized: softmax's row max and row sum, a hidden layer feeding the next matmul, the
  *    columns of a convolution's input gradient.
  * 5. A reduction consumed by several kernels is materialized once, and so is a contraction
- *    read inside another reduction's loop: nesting it would keep it off the tiled contraction
- *    path (a convolution feeding a max pool).
+ *    read inside another reduction's loop or through a reshape that merges its axes: nesting
+ *    it, or splitting a merged index again by division, would keep it off the tiled
+ *    contraction path (a convolution feeding a max pool; a grouped convolution's
+ *    `[groups, out/groups]` channels merged into one axis).
  * 6. A kernel never reads more buffers than its device binds (`maxKernelInputs`).
  * @module
  */
@@ -195,6 +197,26 @@ function contractionLike(n: Node, srcOf: (n: Node) => Node[]): boolean {
   return srcOf(p).every(broadcast);
 }
 
+/** Whether reshaping `from` to `to` merges two or more axes larger than 1 into one. */
+function mergesAxes(from: readonly number[], to: readonly number[]): boolean {
+  let i = 0, j = 0;
+  while (i < from.length && j < to.length) {
+    let a = from[i++], b = to[j++], bigA = a > 1 ? 1 : 0;
+    while (a !== b) {
+      if (a < b) {
+        if (i >= from.length) return false;
+        a *= from[i];
+        if (from[i++] > 1) bigA++;
+      } else {
+        if (j >= to.length) return false;
+        b *= to[j++];
+      }
+    }
+    if (bigA > 1) return true;
+  }
+  return false;
+}
+
 /** Chooses kernel roots and returns kernels (and host calls) in dependency order. */
 export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const canon = canonicalizer(targets);
@@ -247,6 +269,11 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
           visit(srcOf(n)[1], bcast);
         } else {
           const b2 = bcast || broadcasts(n);
+          const s0 = srcOf(n)[0];
+          if (n.op === "reshape" && mergesAxes(s0.shape, n.shape) && contractionLike(s0, srcOf)) {
+            roots.add(s0);
+            return;
+          }
           for (const s of srcOf(n)) visit(s, b2);
         }
       };
