@@ -58,19 +58,19 @@ export function opName(op: string): string {
 }
 
 /** A `TypeError` `op: msg` (wrong kind of argument). */
-export function typeError(op: string, msg: string): TypeError {
-  return new TypeError(`${opName(op)}: ${msg}`);
+export function typeError(op: string, msg: string, options?: ErrorOptions): TypeError {
+  return new TypeError(`${opName(op)}: ${msg}`, options);
 }
 
 /** A `RangeError` `op: msg` (bad size, axis or count). */
-export function rangeError(op: string, msg: string): RangeError {
-  return new RangeError(`${opName(op)}: ${msg}`);
+export function rangeError(op: string, msg: string, options?: ErrorOptions): RangeError {
+  return new RangeError(`${opName(op)}: ${msg}`, options);
 }
 
 /** A `KilnError` `op: msg` (shapes or dtypes that do not fit together). */
-export function shapeError(op: string, msg: string): KilnError {
+export function shapeError(op: string, msg: string, options?: ErrorOptions): KilnError {
   const name = opName(op);
-  return new KilnError(name, `${name}: ${msg}`);
+  return new KilnError(name, `${name}: ${msg}`, options);
 }
 
 // deno-lint-ignore no-explicit-any

@@ -4,6 +4,7 @@
  * file-system probes. Not re-exported from `data/mod.ts`.
  * @module
  */
+import * as k from "../core/mod.ts";
 
 /** Whether `e` is Deno's "no permission" error (`NotCapable` in Deno 2, `PermissionDenied`). */
 export function isPermissionError(e: unknown): boolean {
@@ -112,4 +113,10 @@ export async function removeQuietly(path: string): Promise<void> {
   } catch {
     // already gone or not ours to remove
   }
+}
+
+/** Throws unless `bytes` is a Uint8Array (file contents). */
+export function checkBytes(op: string, bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  throw k.errors.typeError(op, `bytes must be a Uint8Array, got ${k.errors.describe(bytes)}`);
 }

@@ -5,6 +5,17 @@
  * @module
  */
 import * as k from "../core/mod.ts";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  checkSize,
+  describe,
+  rangeError,
+  shapeError,
+  typeError,
+  userOp,
+} from "./_errors.ts";
 
 /**
  * A dataset: a pytree (plain objects and arrays, as `k.tree`) of tensors that share their
@@ -17,7 +28,7 @@ export type Dataset =
   | readonly Dataset[]
   | { readonly [key: string]: Dataset };
 
-/** Options of `batches`. */
+/** Options of `data.batches`. */
 export interface BatchOptions {
   /** Examples per batch (a positive integer). */
   batchSize: number;
@@ -32,7 +43,7 @@ export interface BatchOptions {
   dropRemainder?: boolean;
 }
 
-/** Options of `trainTestSplit`. */
+/** Options of `data.trainTestSplit`. */
 export interface SplitOptions {
   /**
    * Size of the test part: a fraction strictly between 0 and 1 (rounded up to whole
@@ -51,17 +62,18 @@ export interface SplitOptions {
 /** The leaves of a dataset and their shared leading size; throws on anything else. */
 function examine(op: string, dataset: Dataset): { leaves: k.Tensor[]; n: number } {
   const leaves = k.tree.leaves(dataset as k.tree.PyTree<k.Tensor>);
-  if (leaves.length === 0) throw new Error(`${op}: the dataset holds no tensors`);
+  if (leaves.length === 0) throw shapeError(op, `the dataset holds no tensors`);
   let n = -1;
   leaves.forEach((leaf, i) => {
     if (!(leaf instanceof k.Tensor)) {
-      throw new TypeError(`${op}: dataset leaf ${i} is a ${typeof leaf}, not a Tensor`);
+      throw typeError(op, `dataset leaf ${i} is ${describe(leaf)}, not a Tensor`);
     }
-    if (leaf.ndim === 0) throw new Error(`${op}: dataset leaf ${i} is 0-d; leaves need an axis 0`);
+    if (leaf.ndim === 0) throw shapeError(op, `dataset leaf ${i} is 0-d; leaves need an axis 0`);
     if (n < 0) n = leaf.shape[0];
     else if (leaf.shape[0] !== n) {
-      throw new Error(
-        `${op}: dataset leaves disagree on the leading size: leaf 0 has ${n}, leaf ${i} ` +
+      throw shapeError(
+        op,
+        `dataset leaves disagree on the leading size: leaf 0 has ${n}, leaf ${i} ` +
           `has ${leaf.shape[0]} (shape [${leaf.shape}])`,
       );
     }
@@ -73,8 +85,9 @@ function examine(op: string, dataset: Dataset): { leaves: k.Tensor[]; n: number 
 function wantShuffle(op: string, key: k.Tensor | undefined, shuffle: boolean | undefined): boolean {
   const s = shuffle ?? key !== undefined;
   if (s && key === undefined) {
-    throw new Error(
-      `${op}: shuffle needs a key (e.g. {key: k.random.key(0)}); pass shuffle: false to keep ` +
+    throw shapeError(
+      op,
+      `shuffle needs a key (e.g. {key: k.random.key(0)}); pass shuffle: false to keep ` +
         `the stored order`,
     );
   }
@@ -111,15 +124,21 @@ function argsortWords(words: Int32Array): Int32Array {
  * ```
  */
 export function shuffledIndices(key: k.Tensor, n: number): Int32Array {
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`shuffledIndices: n must be a non-negative integer, got ${n}`);
-  }
+  return userOp("data.shuffledIndices", () => shuffled(key, n));
+}
+
+function shuffled(key: k.Tensor, n: number): Int32Array {
   if (!(key instanceof k.Tensor)) {
-    throw new TypeError(`shuffledIndices: key must be a tensor from k.random.key/split`);
+    throw typeError(
+      "data.shuffledIndices",
+      `key must be a tensor from k.random.key/split, got ${describe(key)}`,
+    );
   }
+  checkSize("data.shuffledIndices", n, "n");
   if (key.device !== "cpu") {
-    throw new Error(
-      `shuffledIndices: the shuffle order is computed on the host from a CPU key; got a key on ` +
+    throw shapeError(
+      "data.shuffledIndices",
+      `the shuffle order is computed on the host from a CPU key; got a key on ` +
         `${key.device} (create it with k.random.key(seed, {device: "cpu"}))`,
     );
   }
@@ -128,7 +147,7 @@ export function shuffledIndices(key: k.Tensor, n: number): Int32Array {
 }
 
 /**
- * How many batches `batches` yields for `n` examples: `floor(n / batchSize)` when dropping the
+ * How many batches `data.batches` yields for `n` examples: `floor(n / batchSize)` when dropping the
  * remainder (the default), else `ceil(n / batchSize)`.
  *
  * @example
@@ -139,12 +158,9 @@ export function shuffledIndices(key: k.Tensor, n: number): Int32Array {
  * ```
  */
 export function numBatches(n: number, batchSize: number, dropRemainder = true): number {
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`numBatches: n must be a non-negative integer, got ${n}`);
-  }
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new RangeError(`numBatches: batchSize must be a positive integer, got ${batchSize}`);
-  }
+  checkSize("data.numBatches", n, "n");
+  checkInt("data.numBatches", batchSize, "batchSize", 1);
+  checkBool("data.numBatches", dropRemainder, "dropRemainder");
   return dropRemainder ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
 }
 
@@ -182,7 +198,7 @@ function selectRows<T extends Dataset>(
  * - With a `key`, the order is shuffled (`shuffle` defaults to true then): the same key gives
  *   the same order, another key another. Use a new key per epoch (`k.random.foldIn(key, epoch)`),
  *   or the skipped remainder is always the same examples. `shuffle: true` without a key throws.
- *   The order is computed once, when iteration starts (see `shuffledIndices`).
+ *   The order is computed once, when iteration starts (see `data.shuffledIndices`).
  * - Without a shuffle, batches are contiguous slices in stored order.
  *
  * Throws when `batchSize` is larger than N with `dropRemainder` on (the epoch would be empty).
@@ -203,19 +219,28 @@ export function batches<T extends Dataset>(
   dataset: T,
   opts: BatchOptions,
 ): Generator<T, void, undefined> {
-  const { n } = examine("batches", dataset);
-  const batchSize = opts?.batchSize;
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new RangeError(`batches: batchSize must be a positive integer, got ${batchSize}`);
-  }
-  const drop = opts.dropRemainder ?? true;
+  return userOp("data.batches", () => batchesOf(dataset, opts));
+}
+
+function batchesOf<T extends Dataset>(
+  dataset: T,
+  opts: BatchOptions,
+): Generator<T, void, undefined> {
+  const { n } = examine("data.batches", dataset);
+  checkOptions("data.batches", opts ?? null, ["batchSize", "key", "shuffle", "dropRemainder"]);
+  const batchSize = checkInt("data.batches", opts.batchSize, "batchSize", 1);
+  const drop = opts.dropRemainder === undefined
+    ? true
+    : checkBool("data.batches", opts.dropRemainder, "dropRemainder");
+  if (opts.shuffle !== undefined) checkBool("data.batches", opts.shuffle, "shuffle");
   if (drop && batchSize > n) {
-    throw new Error(
-      `batches: batchSize ${batchSize} is larger than the dataset (${n} examples), so no full ` +
+    throw shapeError(
+      "data.batches",
+      `batchSize ${batchSize} is larger than the dataset (${n} examples), so no full ` +
         `batch exists; use a smaller batch or dropRemainder: false`,
     );
   }
-  const shuffle = wantShuffle("batches", opts.key, opts.shuffle);
+  const shuffle = wantShuffle("data.batches", opts.key, opts.shuffle);
   const order = shuffle ? shuffledIndices(opts.key!, n) : null;
   const count = numBatches(n, batchSize, drop);
   return (function* () {
@@ -242,24 +267,35 @@ export function batches<T extends Dataset>(
  * ```
  */
 export function trainTestSplit<T extends Dataset>(dataset: T, opts: SplitOptions): [T, T] {
-  const { n } = examine("trainTestSplit", dataset);
-  const size = opts?.testSize;
+  return userOp("data.trainTestSplit", () => split(dataset, opts));
+}
+
+function split<T extends Dataset>(dataset: T, opts: SplitOptions): [T, T] {
+  const { n } = examine("data.trainTestSplit", dataset);
+  checkOptions("data.trainTestSplit", opts ?? null, ["testSize", "key", "shuffle"]);
+  if (opts.shuffle !== undefined) checkBool("data.trainTestSplit", opts.shuffle, "shuffle");
+  const size = opts.testSize;
+  if (typeof size !== "number") {
+    throw typeError("data.trainTestSplit", `testSize must be a number, got ${describe(size)}`);
+  }
   let nTest: number;
   if (typeof size === "number" && size > 0 && size < 1) nTest = Math.ceil(size * n);
   else if (Number.isInteger(size) && size >= 1) nTest = size;
   else {
-    throw new RangeError(
-      `trainTestSplit: testSize must be a fraction in (0, 1) or a positive integer count, ` +
+    throw rangeError(
+      "data.trainTestSplit",
+      `testSize must be a fraction in (0, 1) or a positive integer count, ` +
         `got ${size}`,
     );
   }
   if (nTest >= n) {
-    throw new RangeError(
-      `trainTestSplit: testSize ${size} leaves no training examples out of ${n} ` +
+    throw rangeError(
+      "data.trainTestSplit",
+      `testSize ${size} leaves no training examples out of ${n} ` +
         `(test part of ${nTest})`,
     );
   }
-  const shuffle = wantShuffle("trainTestSplit", opts.key, opts.shuffle);
+  const shuffle = wantShuffle("data.trainTestSplit", opts.key, opts.shuffle);
   const order = shuffle ? shuffledIndices(opts.key!, n) : null;
   return [selectRows(dataset, order, 0, n - nTest), selectRows(dataset, order, n - nTest, n)];
 }

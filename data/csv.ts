@@ -5,8 +5,16 @@
  */
 import * as k from "../core/mod.ts";
 import { readMaybeGzip } from "./_io.ts";
+import {
+  checkBool,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  shapeError,
+  typeError,
+} from "./_errors.ts";
 
-/** Options of `parseCsv` and `loadCsv`. */
+/** Options of `data.parseCsv` and `data.loadCsv`. */
 export interface CsvOptions {
   /**
    * Whether the first row holds column names. Default: detected — the first row is a header
@@ -22,7 +30,7 @@ export interface CsvOptions {
   dtype?: "float32" | "float64" | "int32";
 }
 
-/** What `parseCsv` returns. */
+/** What `data.parseCsv` returns. */
 export interface CsvData {
   /** Column names from the header row, or null without one. */
   columns: string[] | null;
@@ -56,7 +64,7 @@ function splitRecords(text: string, delim: string, op: string): CsvRecord[] {
         for (;;) {
           const q = text.indexOf('"', j);
           if (q < 0) {
-            throw new Error(`${op}: line ${line}: unterminated quoted field`);
+            throw shapeError(op, `line ${line}: unterminated quoted field`);
           }
           const chunk = text.slice(j, q);
           for (let c = chunk.indexOf("\n"); c >= 0; c = chunk.indexOf("\n", c + 1)) line++;
@@ -73,7 +81,7 @@ function splitRecords(text: string, delim: string, op: string): CsvRecord[] {
         let j2 = i;
         while (j2 < n && (text[j2] === " " || text[j2] === "\t") && text[j2] !== delim) j2++;
         if (j2 < n && text[j2] !== delim && text[j2] !== "\n" && text[j2] !== "\r") {
-          throw new Error(`${op}: line ${line}: unexpected text after a closing quote`);
+          throw shapeError(op, `line ${line}: unexpected text after a closing quote`);
         }
         i = j2;
       } else {
@@ -81,8 +89,9 @@ function splitRecords(text: string, delim: string, op: string): CsvRecord[] {
         while (j < n && text[j] !== delim && text[j] !== "\n" && text[j] !== "\r") j++;
         value = text.slice(i, j);
         if (value.includes('"')) {
-          throw new Error(
-            `${op}: line ${line}: a quote inside an unquoted field (quote the whole field)`,
+          throw shapeError(
+            op,
+            `line ${line}: a quote inside an unquoted field (quote the whole field)`,
           );
         }
         i = j;
@@ -134,21 +143,31 @@ function cellValue(cell: string): number | undefined {
  * ```
  */
 export function parseCsv(text: string, opts: CsvOptions = {}): CsvData {
-  return decodeCsv(text, opts, "parseCsv");
+  checkString("data.parseCsv", text, "text");
+  return decodeCsv(text, checkCsvOptions("data.parseCsv", opts), "data.parseCsv");
 }
 
-/** `parseCsv` with the name used in error messages. */
+function checkCsvOptions(op: string, opts: CsvOptions | undefined): CsvOptions {
+  const o = checkOptions(op, opts, ["header", "delimiter", "dtype"]);
+  if (o.header !== undefined) checkBool(op, o.header, "header");
+  if (o.delimiter !== undefined) checkString(op, o.delimiter, "delimiter");
+  if (o.dtype !== undefined) checkOneOf(op, o.dtype, ["float32", "float64", "int32"], "dtype");
+  return o;
+}
+
+/** `data.parseCsv` with the name used in error messages. */
 function decodeCsv(text: string, opts: CsvOptions, op: string): CsvData {
   const delim = opts.delimiter ?? ",";
   if (delim.length !== 1 || delim === '"' || delim === "\n" || delim === "\r") {
-    throw new Error(
-      `${op}: delimiter must be one character other than a quote or a newline, got ` +
+    throw shapeError(
+      op,
+      `delimiter must be one character other than a quote or a newline, got ` +
         JSON.stringify(delim),
     );
   }
   const dtype = opts.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
-    throw new TypeError(`${op}: dtype must be float32, float64 or int32, got ${String(dtype)}`);
+    throw typeError(op, `dtype must be float32, float64 or int32, got ${String(dtype)}`);
   }
   const records = splitRecords(text, delim, op);
   const header = opts.header ??
@@ -164,8 +183,9 @@ function decodeCsv(text: string, opts: CsvOptions, op: string): CsvData {
     : new Float32Array(rows.length * cols);
   rows.forEach((rec, r) => {
     if (rec.fields.length !== cols) {
-      throw new Error(
-        `${op}: line ${rec.line}: ${rec.fields.length} fields, expected ${cols}` +
+      throw shapeError(
+        op,
+        `line ${rec.line}: ${rec.fields.length} fields, expected ${cols}` +
           (columns ? " (as in the header)" : " (as in the first row)"),
       );
     }
@@ -175,10 +195,10 @@ function decodeCsv(text: string, opts: CsvOptions, op: string): CsvData {
         `${op}: line ${rec.line}, column ${c + 1}` +
         (columns ? ` (${JSON.stringify(columns[c])})` : "");
       if (v === undefined) {
-        throw new Error(`${where()}: ${JSON.stringify(cell)} is not a number`);
+        throw new k.KilnError(op, `${where()}: ${JSON.stringify(cell)} is not a number`);
       }
       if (dtype === "int32" && !(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)) {
-        throw new Error(`${where()}: ${JSON.stringify(cell)} is not an int32`);
+        throw new k.KilnError(op, `${where()}: ${JSON.stringify(cell)} is not an int32`);
       }
       out[r * cols + c] = v;
     });
@@ -187,7 +207,7 @@ function decodeCsv(text: string, opts: CsvOptions, op: string): CsvData {
 }
 
 /**
- * Reads a numeric CSV file (gunzipped first when gzip) with `parseCsv`; errors name the file.
+ * Reads a numeric CSV file (gunzipped first when gzip) with `data.parseCsv`; errors name the file.
  *
  * @example
  * ```ts
@@ -196,6 +216,8 @@ function decodeCsv(text: string, opts: CsvOptions, op: string): CsvData {
  * ```
  */
 export async function loadCsv(path: string, opts: CsvOptions = {}): Promise<CsvData> {
-  const bytes = await readMaybeGzip("loadCsv", path);
-  return decodeCsv(new TextDecoder().decode(bytes), opts, `loadCsv: ${path}`);
+  checkString("data.loadCsv", path, "path");
+  checkCsvOptions("data.loadCsv", opts);
+  const bytes = await readMaybeGzip("data.loadCsv", path);
+  return decodeCsv(new TextDecoder().decode(bytes), opts, `data.loadCsv: ${path}`);
 }

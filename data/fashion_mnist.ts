@@ -18,6 +18,15 @@ import {
   writeFileAtomic,
 } from "./_io.ts";
 import { parseIdxHeader } from "./idx.ts";
+import {
+  checkBool,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describe,
+  shapeError,
+  typeError,
+} from "./_errors.ts";
 
 /**
  * The dataset's official download location (from the Fashion-MNIST README).
@@ -73,7 +82,7 @@ const SYSTEM_DIR = "/usr/share/datasets/fashion-mnist";
 const SUBDIR = "fashion-mnist";
 const APT_HINT = "sudo apt-get install -y dataset-fashion-mnist";
 
-/** Options of `fashionMnist`. */
+/** Options of `data.fashionMnist`. */
 export interface FashionMnistOptions {
   /** Which split: `"train"` (60 000 examples) or `"test"` (10 000). */
   split: "train" | "test";
@@ -258,8 +267,9 @@ async function downloadAll(folder: string, opts: FashionMnistOptions): Promise<v
     const { bytes, md5 } = await fetchFile(url, name, progress);
     const expected = sums[name]?.toLowerCase();
     if (md5 !== expected) {
-      throw new Error(
-        `fashionMnist: checksum mismatch for ${name} from ${url}: md5 ${md5}, expected ` +
+      throw shapeError(
+        "data.fashionMnist",
+        `checksum mismatch for ${name} from ${url}: md5 ${md5}, expected ` +
           `${expected}; the download was discarded (nothing was written to ${folder})`,
       );
     }
@@ -276,15 +286,16 @@ async function readChecked(
   path: string,
   rank: number,
 ): Promise<{ bytes: Uint8Array; offset: number; shape: number[] }> {
-  const raw = await readFileBytes("fashionMnist", path);
-  const bytes = isGzip(raw) ? await gunzip(raw, `fashionMnist: ${path}`) : raw;
-  const h = parseIdxHeader(bytes, `fashionMnist: ${path}`);
+  const raw = await readFileBytes("data.fashionMnist", path);
+  const bytes = isGzip(raw) ? await gunzip(raw, `data.fashionMnist: ${path}`) : raw;
+  const h = parseIdxHeader(bytes, `data.fashionMnist: ${path}`);
   const ok = h.code === 0x08 && h.shape.length === rank &&
     (rank === 1 || (h.shape[1] === 28 && h.shape[2] === 28));
   if (!ok) {
     const want = rank === 1 ? "[N] ubyte labels" : "[N, 28, 28] ubyte images";
-    throw new Error(
-      `fashionMnist: ${path}: expected ${want}, got type 0x${h.code.toString(16)} ` +
+    throw shapeError(
+      "data.fashionMnist",
+      `${path}: expected ${want}, got type 0x${h.code.toString(16)} ` +
         `shape [${h.shape}]`,
     );
   }
@@ -296,8 +307,9 @@ async function loadFiles(paths: { images: string; labels: string }): Promise<Lab
   const [im, lb] = await Promise.all([readChecked(paths.images, 3), readChecked(paths.labels, 1)]);
   const n = im.shape[0];
   if (lb.shape[0] !== n) {
-    throw new Error(
-      `fashionMnist: ${paths.images} has ${n} images but ${paths.labels} has ${lb.shape[0]} labels`,
+    throw shapeError(
+      "data.fashionMnist",
+      `${paths.images} has ${n} images but ${paths.labels} has ${lb.shape[0]} labels`,
     );
   }
   const lut = new Float32Array(256);
@@ -308,7 +320,10 @@ async function loadFiles(paths: { images: string; labels: string }): Promise<Lab
   const labels = new Int32Array(lb.bytes.subarray(lb.offset, lb.offset + n));
   const bad = labels.findIndex((v) => v > 9);
   if (bad >= 0) {
-    throw new Error(`fashionMnist: ${paths.labels}: label ${labels[bad]} at ${bad} is not in 0…9`);
+    throw shapeError(
+      "data.fashionMnist",
+      `${paths.labels}: label ${labels[bad]} at ${bad} is not in 0…9`,
+    );
   }
   return {
     images: k.tensor(pixels, { shape: [n, 28, 28] }),
@@ -346,16 +361,35 @@ async function loadFiles(paths: { images: string; labels: string }): Promise<Lab
  * ```
  */
 export async function fashionMnist(opts: FashionMnistOptions): Promise<LabeledImages> {
-  const split = opts?.split;
-  if (split !== "train" && split !== "test") {
-    throw new Error(`fashionMnist: split must be "train" or "test", got ${JSON.stringify(split)}`);
+  // Everything is checked before any file or network access.
+  const op = "data.fashionMnist";
+  checkOptions(op, opts ?? null, [
+    "split",
+    "dir",
+    "baseUrl",
+    "cacheDir",
+    "download",
+    "progress",
+    "checksums",
+    "searchPath",
+  ]);
+  const split = checkOneOf(op, opts.split, ["train", "test"], "split");
+  for (const key of ["dir", "baseUrl", "cacheDir"] as const) {
+    if (opts[key] !== undefined) checkString(op, opts[key], key);
+  }
+  if (opts.download !== undefined) checkBool(op, opts.download, "download");
+  if (opts.progress !== undefined) checkBool(op, opts.progress, "progress");
+  const sp = opts.searchPath;
+  if (sp !== undefined && (!Array.isArray(sp) || sp.some((d) => typeof d !== "string"))) {
+    throw typeError(op, `searchPath must be an array of folder names, got ${describe(sp)}`);
   }
   if (opts.dir !== undefined) {
     const got = await findSplit(opts.dir, split);
     if ("why" in got) {
       const f = splitFiles(split);
-      throw new Error(
-        `fashionMnist: ${opts.dir}: ${got.why}: expected ${f.images}[.gz] and ${f.labels}[.gz] ` +
+      throw shapeError(
+        "data.fashionMnist",
+        `${opts.dir}: ${got.why}: expected ${f.images}[.gz] and ${f.labels}[.gz] ` +
           `there or in ${joinPath(opts.dir, SUBDIR)}`,
       );
     }
@@ -388,8 +422,9 @@ export async function fashionMnist(opts: FashionMnistOptions): Promise<LabeledIm
     }
   }
   const host = new URL(FASHION_MNIST_URL).host;
-  throw new Error(
-    `fashionMnist: no copy of Fashion-MNIST (${split} split) was found and none could be ` +
+  throw shapeError(
+    "data.fashionMnist",
+    `no copy of Fashion-MNIST (${split} split) was found and none could be ` +
       `downloaded.\n  looked in: ${looked.join(", ")}\n  ${failure}\n` +
       `To get the data, do one of:\n` +
       `  - install the Debian package: ${APT_HINT}\n` +

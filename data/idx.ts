@@ -4,7 +4,8 @@
  * @module
  */
 import * as k from "../core/mod.ts";
-import { readMaybeGzip } from "./_io.ts";
+import { checkBytes, readMaybeGzip } from "./_io.ts";
+import { checkString, shapeError } from "./_errors.ts";
 
 /** IDX element types by code: byte size and the Kiln dtype the values are returned as. */
 const IDX_TYPES: Record<number, { name: string; size: number; dtype: k.DType }> = {
@@ -34,19 +35,21 @@ export interface IdxHeader {
  */
 export function parseIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
   if (bytes.length < 4) {
-    throw new Error(`${name}: not an IDX file: ${bytes.length} bytes, shorter than the magic`);
+    throw shapeError(name, `not an IDX file: ${bytes.length} bytes, shorter than the magic`);
   }
   const hex = [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
   const code = bytes[2], ndim = bytes[3];
   if (bytes[0] !== 0 || bytes[1] !== 0 || !(code in IDX_TYPES)) {
-    throw new Error(
-      `${name}: not an IDX file: bad magic ${hex} (expected 00 00 <type 08/09/0b/0c/0d/0e> <ndim>)`,
+    throw shapeError(
+      name,
+      `not an IDX file: bad magic ${hex} (expected 00 00 <type 08/09/0b/0c/0d/0e> <ndim>)`,
     );
   }
   const offset = 4 + 4 * ndim;
   if (bytes.length < offset) {
-    throw new Error(
-      `${name}: truncated IDX header: ${ndim} axes need ${offset} header bytes, got ${bytes.length}`,
+    throw shapeError(
+      name,
+      `truncated IDX header: ${ndim} axes need ${offset} header bytes, got ${bytes.length}`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -55,8 +58,9 @@ export function parseIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
   const want = offset + count * IDX_TYPES[code].size;
   if (bytes.length !== want) {
     const what = bytes.length < want ? "truncated IDX data" : "IDX file has trailing bytes";
-    throw new Error(
-      `${name}: ${what}: shape [${shape}] of ${IDX_TYPES[code].name} needs ${want} bytes, ` +
+    throw shapeError(
+      name,
+      `${what}: shape [${shape}] of ${IDX_TYPES[code].name} needs ${want} bytes, ` +
         `got ${bytes.length}`,
     );
   }
@@ -98,7 +102,7 @@ function decodeValues(bytes: Uint8Array, h: IdxHeader): Int32Array | Float32Arra
   }
 }
 
-/** `readIdx` with the name used in error messages. */
+/** `data.readIdx` with the name used in error messages. */
 export function decodeIdx(bytes: Uint8Array, name: string): k.Tensor {
   const h = parseIdxHeader(bytes, name);
   return k.tensor(decodeValues(bytes, h), { shape: h.shape, dtype: IDX_TYPES[h.code].dtype });
@@ -109,7 +113,7 @@ export function decodeIdx(bytes: Uint8Array, name: string): k.Tensor {
  * Element types map to Kiln dtypes as: `0x08` unsigned byte, `0x09` signed byte, `0x0B` short
  * and `0x0C` int → `int32` (exact values: an unsigned byte gives 0..255, not a bool); `0x0D`
  * float → `float32`; `0x0E` double → `float64`. Bad magic, truncated data and trailing bytes
- * throw. Gzipped bytes must be decompressed first (`loadIdx` does that).
+ * throw. Gzipped bytes must be decompressed first (`data.loadIdx` does that).
  *
  * @example
  * ```ts
@@ -120,11 +124,12 @@ export function decodeIdx(bytes: Uint8Array, name: string): k.Tensor {
  * ```
  */
 export function readIdx(bytes: Uint8Array): k.Tensor {
-  return decodeIdx(bytes, "readIdx");
+  checkBytes("data.readIdx", bytes);
+  return decodeIdx(bytes, "data.readIdx");
 }
 
 /**
- * Reads an IDX file (see `readIdx` for the dtypes), gunzipping it first when it starts with the
+ * Reads an IDX file (see `data.readIdx` for the dtypes), gunzipping it first when it starts with the
  * gzip magic `1f 8b` (so `train-images-idx3-ubyte.gz` and its unpacked form both work). Errors
  * name the file.
  *
@@ -136,5 +141,6 @@ export function readIdx(bytes: Uint8Array): k.Tensor {
  * ```
  */
 export async function loadIdx(path: string): Promise<k.Tensor> {
-  return decodeIdx(await readMaybeGzip("loadIdx", path), `loadIdx: ${path}`);
+  checkString("data.loadIdx", path, "path");
+  return decodeIdx(await readMaybeGzip("data.loadIdx", path), `data.loadIdx: ${path}`);
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import * as k from "../core/mod.ts";
-import { readFileBytes, writeFileAtomic } from "./_io.ts";
+import { checkBytes, readFileBytes, writeFileAtomic } from "./_io.ts";
+import { checkString, checkTensorArg, shapeError } from "./_errors.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93 N U M P Y
 
@@ -22,7 +23,7 @@ function narrow(src: ArrayLike<number | bigint>, name: string, what: string): In
   for (let i = 0; i < src.length; i++) {
     const v = Number(src[i]);
     if (v < INT32_MIN || v > INT32_MAX) {
-      throw new Error(`${name}: ${what} value ${src[i]} at flat index ${i} does not fit int32`);
+      throw shapeError(name, `${what} value ${src[i]} at flat index ${i} does not fit int32`);
     }
     out[i] = v;
   }
@@ -61,23 +62,23 @@ function headerField(header: string, key: string, value: string): RegExpExecArra
   return new RegExp(`["']${key}["']\\s*:\\s*${value}`).exec(header);
 }
 
-/** `parseNpy` with the name used in error messages. */
+/** `data.parseNpy` with the name used in error messages. */
 function decodeNpy(bytes: Uint8Array, name: string): k.Tensor {
-  if (!HOST_LE) throw new Error(`${name}: .npy needs a little-endian host`);
+  if (!HOST_LE) throw shapeError(name, `.npy needs a little-endian host`);
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new Error(`${name}: not a .npy file (bad magic; expected \\x93NUMPY)`);
+    throw shapeError(name, `not a .npy file (bad magic; expected \\x93NUMPY)`);
   }
   const major = bytes[6], minor = bytes[7];
   if (major < 1 || major > 3) {
-    throw new Error(`${name}: unsupported .npy format version ${major}.${minor}`);
+    throw shapeError(name, `unsupported .npy format version ${major}.${minor}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lenSize = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lenSize) throw new Error(`${name}: truncated .npy header`);
+  if (bytes.length < 8 + lenSize) throw shapeError(name, `truncated .npy header`);
   const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = 8 + lenSize, dataStart = start + hlen;
   if (bytes.length < dataStart) {
-    throw new Error(`${name}: truncated .npy header: needs ${hlen} bytes after the length`);
+    throw shapeError(name, `truncated .npy header: needs ${hlen} bytes after the length`);
   }
   const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(
     bytes.subarray(start, dataStart),
@@ -87,17 +88,18 @@ function decodeNpy(bytes: Uint8Array, name: string): k.Tensor {
   const shapeM = headerField(header, "shape", "\\(([^)]*)\\)");
   if (!descrM || !fortranM || !shapeM) {
     const what = !descrM ? "descr" : !fortranM ? "fortran_order" : "shape";
-    throw new Error(`${name}: .npy header has no valid '${what}': ${header.trim()}`);
+    throw shapeError(name, `.npy header has no valid '${what}': ${header.trim()}`);
   }
   if (fortranM[1] === "True") {
-    throw new Error(
-      `${name}: fortran_order True (column-major) .npy files are not supported; save a ` +
+    throw shapeError(
+      name,
+      `fortran_order True (column-major) .npy files are not supported; save a ` +
         `C-ordered array (numpy.ascontiguousarray)`,
     );
   }
   const shapeText = shapeM[1].split(",").map((s) => s.trim()).filter((s) => s !== "");
   const shape = shapeText.map((s) => {
-    if (!/^\d+L?$/.test(s)) throw new Error(`${name}: bad .npy shape (${shapeM[1]})`);
+    if (!/^\d+L?$/.test(s)) throw shapeError(name, `bad .npy shape (${shapeM[1]})`);
     return parseInt(s, 10);
   });
   const descr = descrM[1];
@@ -105,16 +107,18 @@ function decodeNpy(bytes: Uint8Array, name: string): k.Tensor {
   const entry = m ? DECODERS[m[2] + m[3]] : undefined;
   const size = m ? Number(m[3]) : 0;
   if (!m || !entry || (m[1] === ">" && size > 1)) {
-    throw new Error(
-      `${name}: unsupported .npy dtype ${JSON.stringify(descr)} (supported: little-endian ` +
+    throw shapeError(
+      name,
+      `unsupported .npy dtype ${JSON.stringify(descr)} (supported: little-endian ` +
         `<f2 <f4 <f8 <i4 <i8 <i2 <u2 <u4, and |b1 |u1 |i1)`,
     );
   }
   const count = shape.reduce((a, d) => a * d, 1);
   const have = bytes.length - dataStart, want = count * size;
   if (have !== want) {
-    throw new Error(
-      `${name}: ${have < want ? "truncated .npy data" : ".npy file has trailing bytes"}: ` +
+    throw shapeError(
+      name,
+      `${have < want ? "truncated .npy data" : ".npy file has trailing bytes"}: ` +
         `shape (${shape}) of ${descr} needs ${want} data bytes, got ${have}`,
     );
   }
@@ -137,11 +141,12 @@ function decodeNpy(bytes: Uint8Array, name: string): k.Tensor {
  * ```
  */
 export function parseNpy(bytes: Uint8Array): k.Tensor {
-  return decodeNpy(bytes, "parseNpy");
+  checkBytes("data.parseNpy", bytes);
+  return decodeNpy(bytes, "data.parseNpy");
 }
 
 /**
- * Reads a `.npy` file (see `parseNpy`); errors name the file.
+ * Reads a `.npy` file (see `data.parseNpy`); errors name the file.
  *
  * @example
  * ```ts
@@ -150,7 +155,8 @@ export function parseNpy(bytes: Uint8Array): k.Tensor {
  * ```
  */
 export async function loadNpy(path: string): Promise<k.Tensor> {
-  return decodeNpy(await readFileBytes("loadNpy", path), `loadNpy: ${path}`);
+  checkString("data.loadNpy", path, "path");
+  return decodeNpy(await readFileBytes("data.loadNpy", path), `data.loadNpy: ${path}`);
 }
 
 /**
@@ -165,8 +171,8 @@ export async function loadNpy(path: string): Promise<k.Tensor> {
  * ```
  */
 export async function encodeNpy(t: k.Tensor): Promise<Uint8Array> {
-  if (!(t instanceof k.Tensor)) throw new TypeError("encodeNpy: expected a Tensor");
-  if (!HOST_LE) throw new Error("encodeNpy: .npy needs a little-endian host");
+  checkTensorArg("data.encodeNpy", t, "t");
+  if (!HOST_LE) throw shapeError("data.encodeNpy", ".npy needs a little-endian host");
   const values = await t.data();
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(", ")})`;
   const dict = `{'descr': '${DESCR_OF[t.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
@@ -197,7 +203,7 @@ function pad(dict: string, pre: number): string {
 }
 
 /**
- * Writes a tensor as a `.npy` file (see `encodeNpy`) atomically: a temporary file in the same
+ * Writes a tensor as a `.npy` file (see `data.encodeNpy`) atomically: a temporary file in the same
  * folder, then a rename.
  *
  * @example
@@ -207,10 +213,12 @@ function pad(dict: string, pre: number): string {
  * ```
  */
 export async function saveNpy(path: string, t: k.Tensor): Promise<void> {
+  checkString("data.saveNpy", path, "path");
+  checkTensorArg("data.saveNpy", t, "t");
   const bytes = await encodeNpy(t);
   try {
     await writeFileAtomic(path, bytes);
   } catch (e) {
-    throw new Error(`saveNpy: cannot write ${path}: ${(e as Error).message}`, { cause: e });
+    throw shapeError("data.saveNpy", `cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

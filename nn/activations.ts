@@ -6,6 +6,7 @@
  */
 import * as k from "../core/mod.ts";
 import type { Tensor, TensorLike } from "../core/mod.ts";
+import { checkNumber, checkOptions, checkTensorLikeArg, userOp } from "./_errors.ts";
 
 /** Options of `gelu`. */
 export interface GeluOptions {
@@ -28,7 +29,9 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
  * ```
  */
 export function relu(x: TensorLike): Tensor {
-  return k.relu(x);
+  return userOp("nn.relu", () => {
+    return k.relu(checkTensorLikeArg<TensorLike>("nn.relu", x));
+  });
 }
 
 /**
@@ -40,8 +43,11 @@ export function relu(x: TensorLike): Tensor {
  * ```
  */
 export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
-  const t = float(x);
-  return k.where(k.greater(t, 0), t, k.mul(t, negativeSlope));
+  return userOp("nn.leakyRelu", () => {
+    checkNumber("nn.leakyRelu", negativeSlope, "negativeSlope");
+    const t = float(x);
+    return k.where(k.greater(t, 0), t, k.mul(t, negativeSlope));
+  });
 }
 
 /**
@@ -54,10 +60,13 @@ export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
  * ```
  */
 export function elu(x: TensorLike, alpha = 1): Tensor {
-  const t = float(x);
-  const pos = k.greater(t, 0);
-  const neg = k.where(pos, 0, t);
-  return k.where(pos, t, k.mul(k.expm1(neg), alpha));
+  return userOp("nn.elu", () => {
+    checkNumber("nn.elu", alpha, "alpha");
+    const t = float(x);
+    const pos = k.greater(t, 0);
+    const neg = k.where(pos, 0, t);
+    return k.where(pos, t, k.mul(k.expm1(neg), alpha));
+  });
 }
 
 /**
@@ -71,12 +80,15 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
  * ```
  */
 export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
-  const t = float(x);
-  if (opts.approximate) {
-    const inner = k.mul(k.add(t, k.mul(k.mul(k.mul(t, t), t), 0.044715)), SQRT_2_OVER_PI);
-    return k.mul(k.mul(t, 0.5), k.add(k.tanh(inner), 1));
-  }
-  return k.mul(k.mul(t, 0.5), k.add(k.erf(k.mul(t, SQRT1_2)), 1));
+  return userOp("nn.gelu", () => {
+    checkOptions("nn.gelu", opts, ["approximate"]);
+    const t = float(x);
+    if (opts.approximate) {
+      const inner = k.mul(k.add(t, k.mul(k.mul(k.mul(t, t), t), 0.044715)), SQRT_2_OVER_PI);
+      return k.mul(k.mul(t, 0.5), k.add(k.tanh(inner), 1));
+    }
+    return k.mul(k.mul(t, 0.5), k.add(k.erf(k.mul(t, SQRT1_2)), 1));
+  });
 }
 
 /**
@@ -88,8 +100,10 @@ export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
  * ```
  */
 export function silu(x: TensorLike): Tensor {
-  const t = float(x);
-  return k.mul(t, k.sigmoid(t));
+  return userOp("nn.silu", () => {
+    const t = float(x);
+    return k.mul(t, k.sigmoid(t));
+  });
 }
 
 /**
@@ -103,8 +117,10 @@ export function silu(x: TensorLike): Tensor {
  * ```
  */
 export function softplus(x: TensorLike): Tensor {
-  const t = float(x);
-  return k.add(k.maximum(t, 0), k.log1p(k.exp(k.neg(k.abs(t)))));
+  return userOp("nn.softplus", () => {
+    const t = float(x);
+    return k.add(k.maximum(t, 0), k.log1p(k.exp(k.neg(k.abs(t)))));
+  });
 }
 
 /**
@@ -116,7 +132,9 @@ export function softplus(x: TensorLike): Tensor {
  * ```
  */
 export function sigmoid(x: TensorLike): Tensor {
-  return k.sigmoid(x);
+  return userOp("nn.sigmoid", () => {
+    return k.sigmoid(checkTensorLikeArg<TensorLike>("nn.sigmoid", x));
+  });
 }
 
 /**
@@ -128,11 +146,14 @@ export function sigmoid(x: TensorLike): Tensor {
  * ```
  */
 export function tanh(x: TensorLike): Tensor {
-  return k.tanh(x);
+  return userOp("nn.tanh", () => {
+    return k.tanh(checkTensorLikeArg<TensorLike>("nn.tanh", x));
+  });
 }
 
 /** Tensor in a float dtype (int/bool inputs compute in float32, as the core's math ops). */
 function float(x: TensorLike): Tensor {
+  checkTensorLikeArg("nn.activation", x); // named after the calling public function
   const t = x instanceof k.Tensor ? x : k.tensor(x);
   return t.dtype === "float32" || t.dtype === "float64" ? t : k.astype(t, "float32");
 }

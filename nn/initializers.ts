@@ -16,6 +16,17 @@
  */
 import * as k from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
+import {
+  checkNumber,
+  checkOneOf,
+  checkTensorArg,
+  describe,
+  publicOp,
+  rangeError,
+  shapeError,
+  typeError,
+  userOp,
+} from "./_errors.ts";
 
 /** Float dtypes parameters can be created in. */
 export type FloatDType = "float16" | "float32" | "float64";
@@ -33,19 +44,12 @@ export type Distribution = "truncatedNormal" | "normal" | "uniform";
 const TRUNC_STD = 0.87962566103423978;
 
 function checkShape(op: string, shape: unknown): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`${op}: shape must be an array of non-negative integers, got ${shape}`);
-  }
-  return [...shape];
+  return k.errors.checkInts(op, shape, "shape", 0);
 }
 
 function checkDtype(op: string, dtype: unknown): FloatDType {
-  if (dtype !== "float32" && dtype !== "float64" && dtype !== "float16") {
-    throw new TypeError(
-      `${op}: dtype must be "float16", "float32" or "float64", got ${String(dtype)}`,
-    );
-  }
-  return dtype;
+  if (dtype === "float32" || dtype === "float64" || dtype === "float16") return dtype;
+  throw typeError(op, `dtype must be "float16", "float32" or "float64", got ${describe(dtype)}`);
 }
 
 /**
@@ -57,10 +61,13 @@ function checkDtype(op: string, dtype: unknown): FloatDType {
  * ```
  */
 export function computeFans(shape: readonly number[]): [number, number] {
-  if (shape.length === 0) return [1, 1];
-  if (shape.length === 1) return [shape[0], shape[0]];
-  const receptive = shape.slice(0, -2).reduce((a, d) => a * d, 1);
-  return [shape[shape.length - 2] * receptive, shape[shape.length - 1] * receptive];
+  return userOp("nn.computeFans", () => {
+    checkShape("nn.computeFans", shape);
+    if (shape.length === 0) return [1, 1];
+    if (shape.length === 1) return [shape[0], shape[0]];
+    const receptive = shape.slice(0, -2).reduce((a, d) => a * d, 1);
+    return [shape[shape.length - 2] * receptive, shape[shape.length - 1] * receptive];
+  });
 }
 
 /**
@@ -80,32 +87,43 @@ export function varianceScaling(
   mode: FanMode,
   distribution: Distribution,
 ): Initializer {
-  const name = `varianceScaling(${scale}, ${mode}, ${distribution})`;
-  if (!(scale > 0)) throw new RangeError(`varianceScaling: scale must be positive, got ${scale}`);
-  if (!["fanIn", "fanOut", "fanAvg"].includes(mode)) {
-    throw new TypeError(`varianceScaling: mode must be "fanIn", "fanOut" or "fanAvg", got ${mode}`);
-  }
-  if (!["truncatedNormal", "normal", "uniform"].includes(distribution)) {
-    throw new TypeError(
-      `varianceScaling: distribution must be "truncatedNormal", "normal" or "uniform", got ${distribution}`,
-    );
-  }
-  return (key: Tensor, shape: readonly number[], dtype: FloatDType = "float32"): Tensor => {
-    const s = checkShape(name, shape);
-    const d = checkDtype(name, dtype);
-    const [fanIn, fanOut] = computeFans(s);
-    const n = mode === "fanIn" ? fanIn : mode === "fanOut" ? fanOut : (fanIn + fanOut) / 2;
-    const variance = scale / Math.max(1, n);
-    if (distribution === "uniform") {
-      const limit = Math.sqrt(3 * variance);
-      return k.random.uniform(key, s, { minval: -limit, maxval: limit, dtype: d });
-    }
-    if (distribution === "normal") {
-      return k.mul(k.random.normal(key, s, { dtype: d }), Math.sqrt(variance));
-    }
-    const std = Math.sqrt(variance) / TRUNC_STD;
-    return k.mul(k.random.truncatedNormal(key, -2, 2, s, { dtype: d }), std);
-  };
+  return userOp(
+    "nn.varianceScaling",
+    () => scaling("nn.varianceScaling", scale, mode, distribution),
+  );
+}
+
+/** The initializer `varianceScaling(scale, mode, distribution)`, a public op named `name`. */
+function scaling(
+  name: string,
+  scale: number,
+  mode: FanMode,
+  distribution: Distribution,
+): Initializer {
+  checkNumber(name, scale, "scale");
+  if (!(scale > 0)) throw rangeError(name, `scale must be positive, got ${scale}`);
+  checkOneOf(name, mode, ["fanIn", "fanOut", "fanAvg"], "mode");
+  checkOneOf(name, distribution, ["truncatedNormal", "normal", "uniform"], "distribution");
+  return publicOp(
+    name,
+    (key: Tensor, shape: readonly number[], dtype: FloatDType = "float32"): Tensor => {
+      checkTensorArg(name, key, "key");
+      const s = checkShape(name, shape);
+      const d = checkDtype(name, dtype);
+      const [fanIn, fanOut] = computeFans(s);
+      const n = mode === "fanIn" ? fanIn : mode === "fanOut" ? fanOut : (fanIn + fanOut) / 2;
+      const variance = scale / Math.max(1, n);
+      if (distribution === "uniform") {
+        const limit = Math.sqrt(3 * variance);
+        return k.random.uniform(key, s, { minval: -limit, maxval: limit, dtype: d });
+      }
+      if (distribution === "normal") {
+        return k.mul(k.random.normal(key, s, { dtype: d }), Math.sqrt(variance));
+      }
+      const std = Math.sqrt(variance) / TRUNC_STD;
+      return k.mul(k.random.truncatedNormal(key, -2, 2, s, { dtype: d }), std);
+    },
+  );
 }
 
 /**
@@ -116,7 +134,7 @@ export function varianceScaling(
  * const w = k.nn.glorotUniform(k.random.key(0), [784, 256]);
  * ```
  */
-export const glorotUniform: Initializer = varianceScaling(1, "fanAvg", "uniform");
+export const glorotUniform: Initializer = scaling("nn.glorotUniform", 1, "fanAvg", "uniform");
 
 /**
  * Glorot (Xavier) normal: variance `2/(fanIn+fanOut)`, truncated at ±2σ (as JAX).
@@ -126,7 +144,12 @@ export const glorotUniform: Initializer = varianceScaling(1, "fanAvg", "uniform"
  * const w = k.nn.glorotNormal(k.random.key(0), [784, 256]);
  * ```
  */
-export const glorotNormal: Initializer = varianceScaling(1, "fanAvg", "truncatedNormal");
+export const glorotNormal: Initializer = scaling(
+  "nn.glorotNormal",
+  1,
+  "fanAvg",
+  "truncatedNormal",
+);
 
 /**
  * He (Kaiming) uniform: `U(±√(6/fanIn))`, as PyTorch's `kaiming_uniform_` (a = 0) and JAX.
@@ -136,7 +159,7 @@ export const glorotNormal: Initializer = varianceScaling(1, "fanAvg", "truncated
  * const w = k.nn.heUniform(k.random.key(0), [784, 256]);
  * ```
  */
-export const heUniform: Initializer = varianceScaling(2, "fanIn", "uniform");
+export const heUniform: Initializer = scaling("nn.heUniform", 2, "fanIn", "uniform");
 
 /**
  * He (Kaiming) normal: variance `2/fanIn`, truncated at ±2σ (as JAX).
@@ -146,7 +169,7 @@ export const heUniform: Initializer = varianceScaling(2, "fanIn", "uniform");
  * const w = k.nn.heNormal(k.random.key(0), [784, 256]);
  * ```
  */
-export const heNormal: Initializer = varianceScaling(2, "fanIn", "truncatedNormal");
+export const heNormal: Initializer = scaling("nn.heNormal", 2, "fanIn", "truncatedNormal");
 
 /**
  * LeCun normal: variance `1/fanIn`, truncated at ±2σ (as JAX; Flax's default kernel init).
@@ -156,7 +179,7 @@ export const heNormal: Initializer = varianceScaling(2, "fanIn", "truncatedNorma
  * const w = k.nn.lecunNormal(k.random.key(0), [784, 256]);
  * ```
  */
-export const lecunNormal: Initializer = varianceScaling(1, "fanIn", "truncatedNormal");
+export const lecunNormal: Initializer = scaling("nn.lecunNormal", 1, "fanIn", "truncatedNormal");
 
 /**
  * LeCun uniform: `U(±√(3/fanIn))`.
@@ -166,7 +189,7 @@ export const lecunNormal: Initializer = varianceScaling(1, "fanIn", "truncatedNo
  * const w = k.nn.lecunUniform(k.random.key(0), [784, 256]);
  * ```
  */
-export const lecunUniform: Initializer = varianceScaling(1, "fanIn", "uniform");
+export const lecunUniform: Initializer = scaling("nn.lecunUniform", 1, "fanIn", "uniform");
 
 /**
  * An initializer filling the shape with `value` (the key is only used for its device).
@@ -177,11 +200,16 @@ export const lecunUniform: Initializer = varianceScaling(1, "fanIn", "uniform");
  * ```
  */
 export function constant(value: number): Initializer {
-  const name = `constant(${value})`;
-  return (key: Tensor, shape: readonly number[], dtype: FloatDType = "float32"): Tensor => {
+  return userOp("nn.constant", () => constantNamed("nn.constant", value));
+}
+
+function constantNamed(name: string, value: number): Initializer {
+  checkNumber(name, value, "value");
+  return publicOp(name, (key: Tensor, shape: readonly number[], dtype: FloatDType = "float32") => {
+    checkTensorArg(name, key, "key");
     const s = checkShape(name, shape);
     return k.full(s, value, { dtype: checkDtype(name, dtype), device: key.device });
-  };
+  });
 }
 
 /**
@@ -192,7 +220,7 @@ export function constant(value: number): Initializer {
  * const b = k.nn.zeros(k.random.key(0), [256]);
  * ```
  */
-export const zeros: Initializer = constant(0);
+export const zeros: Initializer = constantNamed("nn.zeros", 0);
 
 /**
  * Ones (the key is not used), on the key's device.
@@ -202,7 +230,7 @@ export const zeros: Initializer = constant(0);
  * const scale = k.nn.ones(k.random.key(0), [256]);
  * ```
  */
-export const ones: Initializer = constant(1);
+export const ones: Initializer = constantNamed("nn.ones", 1);
 
 /**
  * A random orthogonal matrix (JAX's `orthogonal`): for a shape `[..., n]` viewed as a matrix
@@ -223,27 +251,34 @@ export function orthogonal(
   shape: readonly number[],
   dtype: FloatDType = "float32",
 ): Tensor {
-  const s = checkShape("orthogonal", shape);
-  const d = checkDtype("orthogonal", dtype);
-  if (s.length < 2) {
-    throw new Error(`orthogonal: needs a shape with at least 2 axes, got [${s.join(", ")}]`);
-  }
-  if (key.device !== "cpu") {
-    throw new Error(
-      `orthogonal: needs a key on the cpu device (the QR runs on the host and reads the normal ` +
-        `draws synchronously), got one on ${key.device}; draw with a cpu key and move the ` +
-        "result with k.devicePut",
-    );
-  }
-  const cols = s[s.length - 1];
-  const rows = s.slice(0, -1).reduce((a, b) => a * b, 1);
-  if (rows === 0 || cols === 0) return k.zeros(s, { dtype: d, device: key.device });
-  const m = Math.max(rows, cols), n = Math.min(rows, cols);
-  const a = k.random.normal(key, [m, n], { dtype: "float64" }).dataSync() as Float64Array;
-  const q = gramSchmidt(a, m, n);
-  let out = k.tensor(q, { shape: [m, n], dtype: d, device: key.device });
-  if (rows < cols) out = k.transpose(out);
-  return k.reshape(out, s);
+  return userOp("nn.orthogonal", () => {
+    checkTensorArg("nn.orthogonal", key, "key");
+    const s = checkShape("nn.orthogonal", shape);
+    const d = checkDtype("nn.orthogonal", dtype);
+    if (s.length < 2) {
+      throw shapeError(
+        "nn.orthogonal",
+        `needs a shape with at least 2 axes, got [${s.join(", ")}]`,
+      );
+    }
+    if (key.device !== "cpu") {
+      throw shapeError(
+        "nn.orthogonal",
+        `needs a key on the cpu device (the QR runs on the host and reads the normal ` +
+          `draws synchronously), got one on ${key.device}; draw with a cpu key and move the ` +
+          "result with k.devicePut",
+      );
+    }
+    const cols = s[s.length - 1];
+    const rows = s.slice(0, -1).reduce((a, b) => a * b, 1);
+    if (rows === 0 || cols === 0) return k.zeros(s, { dtype: d, device: key.device });
+    const m = Math.max(rows, cols), n = Math.min(rows, cols);
+    const a = k.random.normal(key, [m, n], { dtype: "float64" }).dataSync() as Float64Array;
+    const q = gramSchmidt(a, m, n);
+    let out = k.tensor(q, { shape: [m, n], dtype: d, device: key.device });
+    if (rows < cols) out = k.transpose(out);
+    return k.reshape(out, s);
+  });
 }
 
 /**
@@ -268,7 +303,7 @@ function gramSchmidt(a: Float64Array, m: number, n: number): Float64Array {
     let norm = 0;
     for (let i = 0; i < m; i++) norm += q[cj + i] * q[cj + i];
     norm = Math.sqrt(norm);
-    if (norm === 0) throw new Error("orthogonal: degenerate normal draw (rank deficient)");
+    if (norm === 0) throw shapeError("nn.orthogonal", "degenerate normal draw (rank deficient)");
     for (let i = 0; i < m; i++) q[cj + i] /= norm;
   }
   const out = new Float64Array(m * n);

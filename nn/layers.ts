@@ -7,6 +7,21 @@
 import * as k from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import type { FloatDType, Initializer } from "./initializers.ts";
+import {
+  checkFunction,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkSize,
+  checkTensorArg,
+  describe,
+  publicOp,
+  rangeError,
+  shapeError,
+  typeError,
+  userCallback,
+  userOp,
+} from "./_errors.ts";
 
 /**
  * Parameters of a linear layer: `w [in, out]`, `b [out]`. (A type alias rather than an interface,
@@ -47,10 +62,7 @@ export interface Linear {
 }
 
 function checkFeatures(op: string, n: unknown, what: string): number {
-  if (!Number.isInteger(n) || (n as number) < 0) {
-    throw new TypeError(`${op}: ${what} must be a non-negative integer, got ${String(n)}`);
-  }
-  return n as number;
+  return checkSize(op, n, what);
 }
 
 /** PyTorch's `nn.Linear` default: `U(±1/√fanIn)` (0 when `fanIn` is 0). */
@@ -66,9 +78,14 @@ function linearInit(
   outFeatures: number,
   opts: LinearInitOptions = {},
 ): LinearParams {
-  const nIn = checkFeatures("linear.init", inFeatures, "inFeatures");
-  const nOut = checkFeatures("linear.init", outFeatures, "outFeatures");
-  const dtype = opts.dtype ?? "float32";
+  const nIn = checkFeatures("nn.linear.init", inFeatures, "inFeatures");
+  const nOut = checkFeatures("nn.linear.init", outFeatures, "outFeatures");
+  checkOptions("nn.linear.init", opts, ["dtype", "wInit", "bInit"]);
+  const dtype = opts.dtype === undefined
+    ? "float32"
+    : checkOneOf("nn.linear.init", opts.dtype, ["float16", "float32", "float64"], "dtype");
+  if (opts.wInit !== undefined) checkFunction("nn.linear.init", opts.wInit, "wInit");
+  if (opts.bInit !== undefined) checkFunction("nn.linear.init", opts.bInit, "bInit");
   const [kw, kb] = k.random.split(key);
   const wInit = opts.wInit ?? torchUniform(nIn);
   const bInit = opts.bInit ?? torchUniform(nIn);
@@ -78,14 +95,13 @@ function linearInit(
 function linearApply(params: LinearParams, x: Tensor): Tensor {
   const { w, b } = params ?? {};
   if (!(w instanceof k.Tensor) || !(b instanceof k.Tensor) || w.ndim !== 2 || b.ndim !== 1) {
-    throw new TypeError("linear.apply: params must be {w: Tensor [in, out], b: Tensor [out]}");
+    throw typeError("nn.linear.apply", "params must be {w: Tensor [in, out], b: Tensor [out]}");
   }
   if (!(x instanceof k.Tensor) || x.ndim === 0 || x.shape[x.ndim - 1] !== w.shape[0]) {
-    const got = x instanceof k.Tensor ? `[${x.shape.join(", ")}]` : typeof x;
-    throw new Error(
-      `linear.apply: x must have shape [..., ${w.shape[0]}] to match w [${
-        w.shape.join(", ")
-      }], got ${got}`,
+    const got = x instanceof k.Tensor ? `[${x.shape.join(", ")}]` : describe(x);
+    throw shapeError(
+      "nn.linear.apply",
+      `x must have shape [..., ${w.shape[0]}] to match w [${w.shape.join(", ")}], got ${got}`,
     );
   }
   return k.add(k.matmul(x, w), b);
@@ -100,7 +116,10 @@ function linearApply(params: LinearParams, x: Tensor): Tensor {
  * const y = k.nn.linear.apply(params, k.zeros([32, 784])); // [32, 10]
  * ```
  */
-export const linear: Linear = { init: linearInit, apply: linearApply };
+export const linear: Linear = {
+  init: publicOp("nn.linear.init", linearInit),
+  apply: publicOp("nn.linear.apply", linearApply),
+};
 
 /** Parameters of an MLP: one linear layer per pair of consecutive sizes (a pytree). */
 export type MlpParams = {
@@ -127,10 +146,9 @@ export interface Mlp {
 
 function mlpInit(key: Tensor, sizes: readonly number[], opts: LinearInitOptions = {}): MlpParams {
   if (!Array.isArray(sizes) || sizes.length < 2) {
-    throw new Error(
-      `mlp.init: sizes must list at least an input and an output size, got ${
-        JSON.stringify(sizes)
-      }`,
+    throw shapeError(
+      "nn.mlp.init",
+      `sizes must list at least an input and an output size, got ${JSON.stringify(sizes)}`,
     );
   }
   const n = sizes.length - 1;
@@ -143,9 +161,12 @@ function mlpInit(key: Tensor, sizes: readonly number[], opts: LinearInitOptions 
 function mlpApply(params: MlpParams, x: Tensor, opts: MlpApplyOptions = {}): Tensor {
   const layers = params?.layers;
   if (!Array.isArray(layers) || layers.length === 0) {
-    throw new TypeError("mlp.apply: params must be {layers: [{w, b}, ...]} (from mlp.init)");
+    throw typeError("nn.mlp.apply", "params must be {layers: [{w, b}, ...]} (from mlp.init)");
   }
-  const act = opts.activation ?? k.relu;
+  checkOptions("nn.mlp.apply", opts, ["activation"]);
+  const act = opts.activation === undefined ? k.relu : userCallback(
+    checkFunction<(x: Tensor) => Tensor>("nn.mlp.apply", opts.activation, "activation"),
+  );
   let h = x;
   layers.forEach((p, i) => {
     h = linearApply(p, h);
@@ -163,7 +184,10 @@ function mlpApply(params: MlpParams, x: Tensor, opts: MlpApplyOptions = {}): Ten
  * const logits = k.nn.mlp.apply(params, k.zeros([32, 784]), { activation: k.nn.gelu });
  * ```
  */
-export const mlp: Mlp = { init: mlpInit, apply: mlpApply };
+export const mlp: Mlp = {
+  init: publicOp("nn.mlp.init", mlpInit),
+  apply: publicOp("nn.mlp.apply", mlpApply),
+};
 
 /** Options of `dropout`. */
 export interface DropoutOptions {
@@ -182,11 +206,20 @@ export interface DropoutOptions {
  * ```
  */
 export function dropout(key: Tensor, x: Tensor, rate: number, opts: DropoutOptions = {}): Tensor {
-  if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
-    throw new RangeError(`dropout: rate must be in [0, 1], got ${String(rate)}`);
-  }
-  if (opts.deterministic || rate === 0) return x;
-  if (rate === 1) return k.zerosLike(x);
-  const keep = k.random.bernoulli(key, 1 - rate, x.shape);
-  return k.where(keep, k.div(x, 1 - rate), 0);
+  return userOp("nn.dropout", () => {
+    checkTensorArg("nn.dropout", x, "x");
+    checkOptions("nn.dropout", opts, ["deterministic"]);
+    checkNumber("nn.dropout", rate, "rate");
+    if (!(rate >= 0 && rate <= 1)) {
+      throw rangeError("nn.dropout", `rate must be in [0, 1], got ${rate}`);
+    }
+    const kk = checkTensorArg<Tensor>("nn.dropout", key, "key");
+    if (kk.dtype !== "int32" || kk.shape.length !== 1 || kk.shape[0] !== 2) {
+      throw typeError("nn.dropout", `key must be an int32 [2] key, got ${describe(kk)}`);
+    }
+    if (opts.deterministic || rate === 0) return x;
+    if (rate === 1) return k.zerosLike(x);
+    const keep = k.random.bernoulli(key, 1 - rate, x.shape);
+    return k.where(keep, k.div(x, 1 - rate), 0);
+  });
 }

@@ -10,6 +10,15 @@
  */
 import * as k from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
+import {
+  checkNumber,
+  checkOptions,
+  describe,
+  rangeError,
+  shapeError,
+  typeError,
+  userOp,
+} from "./_errors.ts";
 
 /** How a loss reduces its per-example values (PyTorch's `reduction`). */
 export type Reduction = "mean" | "sum" | "none";
@@ -44,7 +53,7 @@ function reduce(op: string, loss: Tensor, reduction: Reduction | undefined): Ten
     case "none":
       return loss;
     default:
-      throw new Error(`${op}: reduction must be "mean", "sum" or "none", got ${String(reduction)}`);
+      throw typeError(op, `reduction must be "mean", "sum" or "none", got ${describe(reduction)}`);
   }
 }
 
@@ -55,14 +64,14 @@ const isFloat = (t: Tensor) => t.dtype === "float32" || t.dtype === "float64";
 
 function checkTensor(op: string, x: unknown, what: string): Tensor {
   if (!(x instanceof k.Tensor)) {
-    throw new TypeError(`${op}: ${what} must be a Tensor, got ${typeof x}`);
+    throw typeError(op, `${what} must be a Tensor, got ${describe(x)}`);
   }
   return x;
 }
 
 function checkLogits(op: string, logits: unknown): Tensor {
   const t = checkTensor(op, logits, "logits");
-  if (t.ndim === 0) throw new Error(`${op}: logits must have a class axis, got shape []`);
+  if (t.ndim === 0) throw shapeError(op, `logits must have a class axis, got shape []`);
   return isFloat(t) ? t : k.astype(t, "float32");
 }
 
@@ -76,8 +85,9 @@ function targets(op: string, logits: Tensor, labels: unknown, allowProbs: boolea
   const c = logits.shape[logits.ndim - 1];
   if (l.dtype === "int32") {
     if (!sameShape(l.shape, batch)) {
-      throw new Error(
-        `${op}: int32 labels must have shape ${fmt(batch)} (logits ${
+      throw shapeError(
+        op,
+        `int32 labels must have shape ${fmt(batch)} (logits ${
           fmt(logits.shape)
         } without the class axis), got ${fmt(l.shape)}`,
       );
@@ -86,16 +96,18 @@ function targets(op: string, logits: Tensor, labels: unknown, allowProbs: boolea
   }
   if (isFloat(l) && allowProbs) {
     if (!sameShape(l.shape, logits.shape)) {
-      throw new Error(
-        `${op}: float (one-hot or probability) labels must have the logits' shape ${
+      throw shapeError(
+        op,
+        `float (one-hot or probability) labels must have the logits' shape ${
           fmt(logits.shape)
         }, got ${fmt(l.shape)}`,
       );
     }
     return l.dtype === logits.dtype ? l : k.astype(l, logits.dtype);
   }
-  throw new TypeError(
-    `${op}: labels must be int32 class indices${
+  throw typeError(
+    op,
+    `labels must be int32 class indices${
       allowProbs ? " or float one-hot/probabilities" : ""
     }, got ${l.dtype} ${fmt(l.shape)}`,
   );
@@ -122,17 +134,20 @@ export function softmaxCrossEntropy(
   labels: Tensor,
   opts: SoftmaxCrossEntropyOptions = {},
 ): Tensor {
-  const op = "softmaxCrossEntropy";
-  const x = checkLogits(op, logits);
-  let t = targets(op, x, labels, true);
-  const eps = opts.labelSmoothing ?? 0;
-  if (!(eps >= 0 && eps <= 1)) {
-    throw new RangeError(`${op}: labelSmoothing must be in [0, 1], got ${eps}`);
-  }
-  if (eps > 0) t = k.add(k.mul(t, 1 - eps), eps / x.shape[x.ndim - 1]);
-  const logp = k.logSoftmax(x, { axis: -1 });
-  const terms = k.where(k.equal(t, 0), 0, k.mul(t, logp));
-  return reduce(op, k.neg(k.sum(terms, { axis: -1 })), opts.reduction);
+  return userOp("nn.softmaxCrossEntropy", () => {
+    const op = "nn.softmaxCrossEntropy";
+    checkOptions(op, opts, ["reduction", "labelSmoothing"]);
+    const x = checkLogits(op, logits);
+    let t = targets(op, x, labels, true);
+    const eps = opts.labelSmoothing ?? 0;
+    if (!(eps >= 0 && eps <= 1)) {
+      throw rangeError(op, `labelSmoothing must be in [0, 1], got ${eps}`);
+    }
+    if (eps > 0) t = k.add(k.mul(t, 1 - eps), eps / x.shape[x.ndim - 1]);
+    const logp = k.logSoftmax(x, { axis: -1 });
+    const terms = k.where(k.equal(t, 0), 0, k.mul(t, logp));
+    return reduce(op, k.neg(k.sum(terms, { axis: -1 })), opts.reduction);
+  });
 }
 
 /**
@@ -151,21 +166,25 @@ export function sigmoidBinaryCrossEntropy(
   targets: Tensor,
   opts: LossOptions = {},
 ): Tensor {
-  const op = "sigmoidBinaryCrossEntropy";
-  const x = checkTensor(op, logits, "logits");
-  const xf = isFloat(x) ? x : k.astype(x, "float32");
-  const t = checkTensor(op, targets, "targets");
-  if (!sameShape(t.shape, x.shape)) {
-    throw new Error(
-      `${op}: targets must have the logits' shape ${fmt(x.shape)}, got ${fmt(t.shape)}`,
+  return userOp("nn.sigmoidBinaryCrossEntropy", () => {
+    const op = "nn.sigmoidBinaryCrossEntropy";
+    checkOptions(op, opts, ["reduction"]);
+    const x = checkTensor(op, logits, "logits");
+    const xf = isFloat(x) ? x : k.astype(x, "float32");
+    const t = checkTensor(op, targets, "targets");
+    if (!sameShape(t.shape, x.shape)) {
+      throw shapeError(
+        op,
+        `targets must have the logits' shape ${fmt(x.shape)}, got ${fmt(t.shape)}`,
+      );
+    }
+    const tf = k.astype(t, xf.dtype);
+    const loss = k.add(
+      k.sub(k.maximum(xf, 0), k.mul(xf, tf)),
+      k.log1p(k.exp(k.neg(k.abs(xf)))),
     );
-  }
-  const tf = k.astype(t, xf.dtype);
-  const loss = k.add(
-    k.sub(k.maximum(xf, 0), k.mul(xf, tf)),
-    k.log1p(k.exp(k.neg(k.abs(xf)))),
-  );
-  return reduce(op, loss, opts.reduction);
+    return reduce(op, loss, opts.reduction);
+  });
 }
 
 /**
@@ -178,15 +197,19 @@ export function sigmoidBinaryCrossEntropy(
  * ```
  */
 export function mse(pred: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
-  const p = checkTensor("mse", pred, "pred");
-  const t = checkTensor("mse", target, "target");
-  if (!sameShape(p.shape, t.shape)) {
-    throw new Error(
-      `mse: pred ${fmt(p.shape)} and target ${fmt(t.shape)} must have the same shape`,
-    );
-  }
-  const d = k.sub(p, t);
-  return reduce("mse", k.mul(d, d), opts.reduction);
+  return userOp("nn.mse", () => {
+    checkOptions("nn.mse", opts, ["reduction"]);
+    const p = checkTensor("nn.mse", pred, "pred");
+    const t = checkTensor("nn.mse", target, "target");
+    if (!sameShape(p.shape, t.shape)) {
+      throw shapeError(
+        "nn.mse",
+        `pred ${fmt(p.shape)} and target ${fmt(t.shape)} must have the same shape`,
+      );
+    }
+    const d = k.sub(p, t);
+    return reduce("nn.mse", k.mul(d, d), opts.reduction);
+  });
 }
 
 /**
@@ -200,14 +223,18 @@ export function mse(pred: Tensor, target: Tensor, opts: LossOptions = {}): Tenso
  * ```
  */
 export function hinge(logits: Tensor, labels: Tensor, opts: HingeOptions = {}): Tensor {
-  const op = "hinge";
-  const x = checkLogits(op, logits);
-  const onehot = targets(op, x, labels, false);
-  const c = x.shape[x.ndim - 1];
-  const xy = k.sum(k.mul(onehot, x), { axis: -1, keepdims: true });
-  const m = k.relu(k.add(k.sub(x, xy), opts.margin ?? 1));
-  const loss = k.div(k.sum(k.where(k.equal(onehot, 1), 0, m), { axis: -1 }), c);
-  return reduce(op, loss, opts.reduction);
+  return userOp("nn.hinge", () => {
+    const op = "nn.hinge";
+    checkOptions(op, opts, ["reduction", "margin"]);
+    if (opts.margin !== undefined) checkNumber(op, opts.margin, "margin");
+    const x = checkLogits(op, logits);
+    const onehot = targets(op, x, labels, false);
+    const c = x.shape[x.ndim - 1];
+    const xy = k.sum(k.mul(onehot, x), { axis: -1, keepdims: true });
+    const m = k.relu(k.add(k.sub(x, xy), opts.margin ?? 1));
+    const loss = k.div(k.sum(k.where(k.equal(onehot, 1), 0, m), { axis: -1 }), c);
+    return reduce(op, loss, opts.reduction);
+  });
 }
 
 /**
@@ -222,15 +249,17 @@ export function hinge(logits: Tensor, labels: Tensor, opts: HingeOptions = {}): 
  * ```
  */
 export function accuracy(logits: Tensor, labels: Tensor): Tensor {
-  const x = checkLogits("accuracy", logits);
-  const l = checkTensor("accuracy", labels, "labels");
-  let idx: Tensor;
-  if (l.dtype === "int32") {
-    targets("accuracy", x, l, false);
-    idx = l;
-  } else {
-    targets("accuracy", x, l, true);
-    idx = k.argmax(l, { axis: -1 });
-  }
-  return k.astype(k.mean(k.equal(k.argmax(x, { axis: -1 }), idx)), "float32");
+  return userOp("nn.accuracy", () => {
+    const x = checkLogits("nn.accuracy", logits);
+    const l = checkTensor("nn.accuracy", labels, "labels");
+    let idx: Tensor;
+    if (l.dtype === "int32") {
+      targets("nn.accuracy", x, l, false);
+      idx = l;
+    } else {
+      targets("nn.accuracy", x, l, true);
+      idx = k.argmax(l, { axis: -1 });
+    }
+    return k.astype(k.mean(k.equal(k.argmax(x, { axis: -1 }), idx)), "float32");
+  });
 }
