@@ -153,6 +153,7 @@ export const {
   rangeError,
   shapeError,
   typeError,
+  userCallback,
   userOp,
 } = k.errors;
 

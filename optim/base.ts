@@ -112,6 +112,14 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
  */
 export function applyUpdates<P extends Params>(params: P, updates: Params): P {
   return userOp("optim.applyUpdates", () => {
+    for (const [what, t] of [["params", params], ["updates", updates]] as const) {
+      if (t === null || t === undefined) {
+        throw k.errors.typeError(
+          "optim.applyUpdates",
+          `${what} must be a pytree of tensors, got ${t}`,
+        );
+      }
+    }
     return map("optim.applyUpdates", (p, u) => p.add(u).astype(p.dtype), params, updates) as P;
   });
 }

@@ -6,7 +6,14 @@
  */
 import * as k from "../core/mod.ts";
 import { chain, type GradientTransformation } from "./base.ts";
-import { check, checkOptions, describe, transformation, typeError } from "./_state.ts";
+import {
+  check,
+  checkOptions,
+  describe,
+  transformation,
+  typeError,
+  userCallback,
+} from "./_state.ts";
 import { type LearningRate, type Schedule, stepTensor } from "./schedules.ts";
 import {
   addDecayedWeights,
@@ -20,14 +27,22 @@ import {
   traceMomentum,
 } from "./transforms.ts";
 
-function checkLr(op: string, lr: LearningRate): void {
-  if (typeof lr === "number") check(op, lr >= 0, "learning rate", lr);
-  else if (typeof lr !== "function") {
+/**
+ * Checks a learning rate; a schedule is the user's code, so it is wrapped to run in the user's
+ * context (its own ops name themselves, not the optimizer). Call in the optimizer's body.
+ */
+function checkLr(op: string, lr: LearningRate): LearningRate {
+  if (typeof lr === "number") {
+    check(op, lr >= 0, "learning rate", lr);
+    return lr;
+  }
+  if (typeof lr !== "function") {
     throw typeError(
       op,
       `the learning rate must be a number or a schedule function, got ${describe(lr)}`,
     );
   }
+  return userCallback(lr);
 }
 
 /** Chains the transformations that are not skipped (`null`). */
@@ -62,7 +77,7 @@ export function sgd(learningRate: LearningRate, opts: SgdOptions = {}): Gradient
   return transformation("optim.sgd", () => {
     checkOptions("optim.sgd", opts, ["momentum", "dampening", "nesterov", "weightDecay"]);
     const { momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 } = opts;
-    checkLr("optim.sgd", learningRate);
+    learningRate = checkLr("optim.sgd", learningRate);
     check("optim.sgd", momentum >= 0, "momentum", momentum);
     check("optim.sgd", weightDecay >= 0, "weightDecay", weightDecay);
     check(
@@ -109,7 +124,7 @@ export function adagrad(
       "eps",
     ]);
     const { lrDecay = 0, weightDecay = 0, initialAccumulatorValue = 0, eps = 1e-10 } = opts;
-    checkLr("optim.adagrad", learningRate);
+    learningRate = checkLr("optim.adagrad", learningRate);
     check("optim.adagrad", lrDecay >= 0, "lrDecay", lrDecay);
     check("optim.adagrad", weightDecay >= 0, "weightDecay", weightDecay);
     let lr = learningRate;
@@ -156,7 +171,7 @@ export function rmsprop(
   return transformation("optim.rmsprop", () => {
     checkOptions("optim.rmsprop", opts, ["momentum", "weightDecay", "decay", "eps", "centered"]);
     const { decay = 0.99, eps = 1e-8, centered = false, momentum = 0, weightDecay = 0 } = opts;
-    checkLr("optim.rmsprop", learningRate);
+    learningRate = checkLr("optim.rmsprop", learningRate);
     check("optim.rmsprop", momentum >= 0, "momentum", momentum);
     check("optim.rmsprop", weightDecay >= 0, "weightDecay", weightDecay);
     return chainOf(
@@ -182,7 +197,7 @@ function adamFamily(
   weightDecay: number,
   decoupled: boolean,
 ): GradientTransformation {
-  checkLr(op, learningRate);
+  learningRate = checkLr(op, learningRate);
   check(op, weightDecay >= 0, "weightDecay", weightDecay);
   const decay = weightDecay ? addDecayedWeights(weightDecay) : null;
   return chainOf(

@@ -23,6 +23,7 @@ import {
   stateFull,
   transformation,
   typeError,
+  userCallback,
   userOp,
   widenTo,
 } from "./_state.ts";
@@ -63,6 +64,7 @@ export function scale(factor: number): GradientTransformation {
 export function scaleBySchedule(schedule: Schedule): GradientTransformation {
   return transformation("optim.scaleBySchedule", () => {
     checkFunction("optim.scaleBySchedule", schedule, "schedule");
+    schedule = userCallback(schedule); // the user's code: its ops name themselves
     return {
       init: (params: Params): OptState => ({ count: initCount(params) }),
       update: (updates: Params, state: OptState): [Params, OptState] => {
@@ -97,7 +99,8 @@ export function scaleByLearningRate(learningRate: LearningRate): GradientTransfo
         `learningRate must be a number or a schedule function, got ${describe(learningRate)}`,
       );
     }
-    return scaleBySchedule((step) => k.neg(learningRate(step)));
+    const user = userCallback(learningRate);
+    return scaleBySchedule((step) => k.neg(user(step)));
   });
 }
 

@@ -12,7 +12,7 @@ import { fmt } from "../../shape.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import { closeOver, withTracing } from "../trace.ts";
 import { flatten, formatDef, type PyTree, type TreeDef } from "../tree.ts";
-import { typeError } from "../../errors.ts";
+import { shapeError, typeError } from "../../errors.ts";
 
 /** A JS function over lists of nodes (what the rules trace). */
 export type NodeFn = (ins: Node[]) => Node[];
@@ -45,11 +45,11 @@ export function checkAvals(
   labels: readonly string[],
 ): void {
   if (got.length !== want.length) {
-    throw typeError(op, `${what} has ${got.length} leaves, expected ${want.length}`);
+    throw shapeError(op, `${what} has ${got.length} leaves, expected ${want.length}`);
   }
   got.forEach((g, i) => {
     if (!sameAval(g, want[i])) {
-      throw typeError(
+      throw shapeError(
         op,
         `${what} ${labels[i] ?? i} is ${showAval(g)}, expected ${showAval(want[i])}`,
       );
