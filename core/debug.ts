@@ -124,7 +124,8 @@ class DerivedOrigin implements Origin {
     private readonly primitive: string,
   ) {}
   get op(): string {
-    return `${this.derived} of ${this.base?.op ?? this.primitive}`;
+    const base = this.base?.op ?? this.primitive;
+    return this.derived ? `${this.derived} of ${base}` : base;
   }
   get site(): string {
     return this.base?.site ?? "";
@@ -161,12 +162,16 @@ function captureFromStack(): Origin | undefined {
 
 /**
  * Runs `f` with every node it builds attributed to `derived` of `primal`'s origin (the VJP of
- * a `log` node is `gradient of log`, at the line that called `log`). Free when debugging is off.
+ * a `log` node is `gradient of log`, at the line that called `log`); with `derived` empty, to
+ * `primal`'s origin itself (a node rebuilt by vmap or a graph substitution). Free when
+ * debugging is off.
  */
 export function withDerivedOrigin<T>(primal: Node, derived: string, f: () => T): T {
   if (mode === false) return f();
   const prev = override;
-  override = new DerivedOrigin(derived, primal.origin, primal.op);
+  override = derived || !primal.origin
+    ? new DerivedOrigin(derived, primal.origin, primal.op)
+    : primal.origin;
   try {
     return f();
   } finally {

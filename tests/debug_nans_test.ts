@@ -124,6 +124,18 @@ for (const device of DEVICES) {
     });
   });
 
+  Deno.test(`debugNans ${device}: under vmap, the op inside the mapped function`, async () => {
+    await withNans(true, async () => {
+      let line = "";
+      const f = (x: k.Tensor) => ([k.log(x.sub(1)), line = here()][0] as k.Tensor).sum();
+      const e = await caught(() => k.vmap(f)(k.tensor([[2, 3], [0.5, 4]], { device })).data());
+      assert.equal(e.op, "log");
+      assert.ok(e.site.includes(line));
+      assert.match(e.message, /index \[1,0\]/);
+      assert.match(e.message, /input values there: -0\.5/);
+    });
+  });
+
   Deno.test(`debugNans ${device}: a NaN inside a scan body`, async () => {
     await withNans(true, async () => {
       let line = "";

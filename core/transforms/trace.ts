@@ -9,6 +9,7 @@ import { prim } from "../ir/primitive.ts";
 import { type Graph, makeCall, type PlaceholderArg, placeholderLike, projsOf } from "../ir/call.ts";
 import type { CallArg, ProjArg } from "../ir/call.ts";
 import { fmt } from "../shape.ts";
+import { withDerivedOrigin } from "../debug.ts";
 
 let depth = 0;
 
@@ -74,9 +75,11 @@ export function substitute(outs: readonly Node[], subst: ReadonlyMap<Node, Node>
       }
       map.set(n, projs[(n.arg as ProjArg).index]);
     } else if (prim(n.op).kind !== "call") {
+      const src = n.src.map((s) => map.get(s) ?? s);
+      // A rebuilt node keeps its origin (NaN debugging): the op and line the user wrote.
       map.set(
         n,
-        new Node(n.op, n.src.map((s) => map.get(s) ?? s), n.arg, n.shape, n.dtype, n.device),
+        withDerivedOrigin(n, "", () => new Node(n.op, src, n.arg, n.shape, n.dtype, n.device)),
       );
     }
   }

@@ -13,6 +13,7 @@ import { Tensor } from "../tensor/tensor.ts";
 import { fmt } from "../shape.ts";
 import { between, withTracing } from "./trace.ts";
 import { flattenWithPath, keystr, type PyTree, unflatten } from "./tree.ts";
+import { withDerivedOrigin } from "../debug.ts";
 import {
   checkFunction,
   checkOptions,
@@ -64,20 +65,25 @@ export function batchNodes(
         callOuts.set(n, projs.map((q) => [q, null]));
       } else {
         if (!p.call?.batch) throw shapeError("vmap", `${n.op} has no batching rule`);
-        callOuts.set(n, p.call.batch(src, eq, ctx));
+        callOuts.set(n, withDerivedOrigin(n, "", () => p.call!.batch!(src, eq, ctx)));
       }
       continue;
     }
     if (unbatched) {
       const same = src.every(([s], i) => s === n.src[i]);
       res.set(n, [
-        same ? n : new Node(n.op, src.map(([s]) => s), n.arg, n.shape, n.dtype, n.device),
+        same ? n : withDerivedOrigin(
+          n,
+          "",
+          () => new Node(n.op, src.map(([s]) => s), n.arg, n.shape, n.dtype, n.device),
+        ),
         null,
       ]);
       continue;
     }
     if (!p.batch) throw shapeError("vmap", `primitive "${n.op}" has no batching rule`);
-    res.set(n, p.batch(src, eq, ctx));
+    // NaN debugging attributes the batched nodes to the op the user wrote.
+    res.set(n, withDerivedOrigin(n, "", () => p.batch!(src, eq, ctx)));
   }
   return outs.map((o) => res.get(o) ?? [o, null]);
 }
