@@ -22,6 +22,8 @@ interface Entry {
   name: string;
   fn: Fn;
   params: string[];
+  /** Tensor methods are called on a valid tensor. */
+  method?: boolean;
 }
 
 /** Namespaces that are not user-level ops: `k.errors` is the toolkit for writing ops. */
@@ -42,6 +44,8 @@ const EXEMPT: Record<string, string> = {
 /** Public names that differ from the access path. */
 const ALIASES: Record<string, string> = {
   "nn.layers.sequential": "nn.sequential", // the same function under two names
+  "Tensor.gt": "greater", // method aliases report the op they call
+  "Tensor.lt": "less",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -52,7 +56,7 @@ function paramsOf(fn: Fn): string[] {
     ? ""
     : fn.toString();
   const head = src.match(/^(?:async\s+)?function\s*\*?\s*[\w$]*\s*\(/) ??
-    src.match(/^(?:async\s*)?\(/);
+    src.match(/^(?:async\s*)?\(/) ?? src.match(/^[\w$]+\s*\(/); // or method syntax
   if (!head) {
     const one = src.match(/^(?:async\s+)?([\w$]+)\s*=>/);
     return one ? [one[1]] : [];
@@ -109,6 +113,13 @@ function enumerate(): Entry[] {
     }
   };
   walk(k as unknown as Record<string, unknown>, "");
+  // Tensor methods (`x.reshape(…)`), called on a valid tensor; they report the op's name.
+  const proto = k.Tensor.prototype as unknown as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const d = Object.getOwnPropertyDescriptor(proto, name);
+    if (name === "constructor" || typeof d?.value !== "function") continue;
+    out.push({ name: `Tensor.${name}`, fn: d.value as Fn, params: [], method: true });
+  }
   for (const e of out) e.params = paramsOf(e.fn);
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -170,6 +181,8 @@ const KINDS: [RegExp, Kind][] = [
   [/^(learningRate|rate|alpha|negativeSlope|maxNorm|weightDecay|factor|scale)$/, "hyper"],
   [/^(start|stop|step)$/, "bound"],
   [/^(on|dropRemainder)$/, "bool"],
+  [/^(q|v|query|value_|mask)$/, "tensor"],
+  [/^length$/, "size"],
   [/^path$/, "path"],
   [/^(spec|text|name|mode|distribution|what)$/, "string"],
   [/^bytes$/, "bytes"],
@@ -199,6 +212,11 @@ const OVERRIDES: Record<string, Kind[]> = {
   reshape: ["tensor", "newShape"],
   split: ["tensor", "sections", "opts"],
   take: ["tensor", "indices", "opts"],
+  transpose: ["tensor", "newShape"],
+  "Tensor.reshape": ["newShape"],
+  "Tensor.transpose": ["newShape"],
+  "Tensor.take": ["indices", "opts"],
+  "Tensor.split": ["sections", "opts"],
 };
 
 function kindOf(entry: Entry, i: number): Kind {
@@ -276,7 +294,8 @@ function wrongOf(kind: Kind, first: boolean): Wrong[] {
     // null and undefined may mean "default" for an optional parameter, so they count as wrong
     // only first, or where a kind has no optional meaning (NULL_WRONG).
     ...(first || NULL_WRONG.has(kind) ? [w("null", () => null)] : []),
-    ...(first && kind !== "opts" ? [w("undefined", () => undefined)] : []),
+    // Options objects and booleans default when undefined.
+    ...(first && kind !== "opts" && kind !== "bool" ? [w("undefined", () => undefined)] : []),
   ];
   const obj = w("object", () => ({ bogusOption: 1 }));
   const str = w("string", () => "bogus");
@@ -455,7 +474,8 @@ function cases(entries: Entry[]): Case[] {
     }
     for (let i = 0; i < entry.params.length; i++) {
       const kind = kindOf(entry, i);
-      for (const [wrong, value] of wrongOf(kind, i === 0)) {
+      // A method's first parameter is not its first argument (`this` is): no null/undefined.
+      for (const [wrong, value] of wrongOf(kind, i === 0 && !entry.method)) {
         out.push({
           entry,
           position: i,
@@ -483,7 +503,8 @@ const INTERNAL =
 
 /** Calls and checks one case; returns a failure description or undefined. */
 async function check(c: Case, shape: number[]): Promise<string | undefined> {
-  const publicName = ALIASES[c.entry.name] ?? c.entry.name;
+  const publicName = ALIASES[c.entry.name] ??
+    (c.entry.method ? c.entry.name.slice("Tensor.".length) : c.entry.name);
   let args: unknown[];
   try {
     args = c.make(shape);
@@ -494,7 +515,7 @@ async function check(c: Case, shape: number[]): Promise<string | undefined> {
     `${c.entry.params[c.position] ?? `argument ${c.position}`}`;
   let err: unknown;
   try {
-    const r = c.entry.fn(...args);
+    const r = c.entry.method ? c.entry.fn.apply(z(shape), args) : c.entry.fn(...args);
     if (r && typeof (r as Promise<unknown>).then === "function") {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise((_, reject) => {
