@@ -121,3 +121,58 @@ export {
 } from "./sequential.ts";
 /** Configured layers for `sequential` (`layers.conv2d(1, 32, 3, {padding: 1})`, …). */
 export * as layers from "./layer_builders.ts";
+export {
+  dotProductAttention,
+  type DotProductAttentionOptions,
+} from "./attention.ts";
+export {
+  multiHeadAttention,
+  type MultiHeadAttention,
+  type MultiHeadAttentionApplyOptions,
+  type MultiHeadAttentionInitOptions,
+  type MultiHeadAttentionParams,
+} from "./multihead.ts";
+export {
+  type Cell,
+  type CellInitOptions,
+  type CellParams,
+  gruCell,
+  lstmCell,
+  type LstmCarry,
+  rnnCell,
+  type RnnCellApplyOptions,
+} from "./recurrent_cells.ts";
+export {
+  gru,
+  lstm,
+  type Recurrent,
+  type RecurrentApplyOptions,
+  type RecurrentInitOptions,
+  type RecurrentParams,
+  rnn,
+} from "./recurrent.ts";
+export {
+  embedding,
+  type Embedding,
+  type EmbeddingApplyOptions,
+  type EmbeddingInitOptions,
+  type EmbeddingParams,
+  positionalEmbedding,
+  type PositionalEmbedding,
+  type PositionalEmbeddingApplyOptions,
+  sinusoidalPositionalEncoding,
+  type SinusoidalOptions,
+} from "./embedding.ts";
+export {
+  type TorchLinearParams,
+  type TransformerApplyOptions,
+  type TransformerDecoderApplyOptions,
+  type TransformerDecoderLayer,
+  transformerDecoderLayer,
+  type TransformerDecoderLayerParams,
+  type TransformerEncoderApplyOptions,
+  type TransformerEncoderLayer,
+  transformerEncoderLayer,
+  type TransformerEncoderLayerParams,
+  type TransformerInitOptions,
+} from "./transformer.ts";
