@@ -298,15 +298,16 @@ Deno.test("norm: kernel counts (update the numbers when the scheduler improves)"
   // Evaluation is one elementwise kernel, fused with the activation after it.
   const [ye] = k.nn.batchNorm.apply(params, state, x, { training: false });
   assert.equal(k.schedule(k.relu(ye)).length, 1, "eval forward + relu");
-  // Backward through relu: the two sums (dbias, dweight), three [C]-sized kernels, dx, and the
-  // two [C] results (autodiff of the plain graph needed four big sums).
+  // Backward through relu: the masked cotangent relu'·g once (scheduler rule 7: it branches on
+  // data and three kernels read it), the two sums (dbias, dweight), three [C]-sized kernels, dx,
+  // and the two [C] results (autodiff of the plain graph needed four big sums).
   const [gp, gx] = k.grad(
     (p: k.nn.NormParams, xx: k.Tensor) =>
       k.sum(k.relu(k.nn.batchNorm.apply(p, state, xx, { training: true })[0])),
     { argnums: [0, 1] },
   )(params, x) as [k.nn.NormParams, k.Tensor];
   const kernels = k.schedule(gx, gp.weight!, gp.bias!);
-  assert.equal(kernels.length, 10, "train forward + backward");
+  assert.equal(kernels.length, 11, "train forward + backward");
   const sumsOverX = kernels.filter((kk) =>
     kk.inputs.some((s) => s.join() === "8,4,6,6") && kk.toString().split("\n")[0].includes("sum")
   );

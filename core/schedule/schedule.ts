@@ -18,6 +18,9 @@
  *    contraction path (a convolution feeding a max pool; a grouped convolution's
  *    `[groups, out/groups]` channels merged into one axis).
  * 6. A kernel never reads more buffers than its device binds (`maxKernelInputs`).
+ * 7. Elementwise work shared by several kernels is recomputed in each unless it is costly (a
+ *    long chain, or branches on data: masks, `where`): then it is materialized once. Batch
+ *    norm's backward reads the same masked cotangent in three kernels.
  * @module
  */
 import type { Node } from "../ir/node.ts";
@@ -197,6 +200,48 @@ function contractionLike(n: Node, srcOf: (n: Node) => Node[]): boolean {
   return srcOf(p).every(broadcast);
 }
 
+/** Ops that branch on data in the CPU's loops (mispredicted on random masks) or are slow. */
+const WEIGHT: Record<string, number> = {
+  where: 3,
+  less: 2,
+  lessEqual: 2,
+  greater: 2,
+  greaterEqual: 2,
+  equal: 2,
+  notEqual: 2,
+  relu: 2,
+  exp: 3,
+  log: 3,
+  tanh: 4,
+  sigmoid: 4,
+  erf: 4,
+  pow: 4,
+  sin: 3,
+  cos: 3,
+};
+
+/**
+ * Whether recomputing `n` in each kernel that reads it costs more than storing it once: at
+ * least 1024 elements and a fused region (up to loads and other kernels' outputs) of weighted
+ * cost 10 or more.
+ */
+function costly(n: Node, srcOf: (n: Node) => Node[], roots: ReadonlySet<Node>): boolean {
+  if (n.shape.reduce((a, d) => a * d, 1) < 1024) return false;
+  let cost = 0;
+  const seen = new Set<Node>();
+  const stack = [n];
+  while (stack.length && cost < 10) {
+    const x = stack.pop()!;
+    if (seen.has(x) || isLoaded(x) || (x !== n && roots.has(x))) continue;
+    seen.add(x);
+    const kind = prim(x.op).kind;
+    if (kind === "reduce" || kind === "call" || kind === "proj") continue;
+    if (kind === "elementwise") cost += WEIGHT[x.op] ?? 1;
+    stack.push(...srcOf(x));
+  }
+  return cost >= 10;
+}
+
 /** Whether reshaping `from` to `to` merges two or more axes larger than 1 into one. */
 function mergesAxes(from: readonly number[], to: readonly number[]): boolean {
   let i = 0, j = 0;
@@ -226,6 +271,7 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
   const isLeafish = leafishTest();
   for (;;) {
     const owners = new Map<Node, Set<Node>>();
+    const users = new Map<Node, Set<Node>>();
     const before = roots.size;
     for (const r of [...roots]) {
       const seen = new Set<string>();
@@ -255,6 +301,10 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
           roots.add(n);
           return;
         }
+        if (kind === "elementwise" && n !== r && !identity && !isLeafish(n)) {
+          if (!users.has(n)) users.set(n, new Set());
+          users.get(n)!.add(r);
+        }
         if (kind === "reduce") {
           if (inLoop && n !== r && contractionLike(n, srcOf)) {
             roots.add(n);
@@ -267,6 +317,16 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
         } else if (kind === "gather") {
           visit(srcOf(n)[0], true);
           visit(srcOf(n)[1], bcast);
+        } else if (kind === "scatter") {
+          // Scatter-add writes at data-dependent places: always a kernel of its own. Its
+          // operands fuse into its passes (x into the copy, indices and updates into the loop
+          // over the updates); read there as in a loop, a contraction stays on the tiled path.
+          if (n !== r) {
+            roots.add(n);
+            return;
+          }
+          nested = true;
+          for (const s of srcOf(n)) visit(s, false);
         } else {
           const b2 = bcast || broadcasts(n);
           const s0 = srcOf(n)[0];
@@ -281,6 +341,20 @@ export function scheduleNodes(targets: readonly Node[]): ScheduleItem[] {
       nested = false;
     }
     for (const [n, o] of owners) if (o.size > 1) roots.add(n);
+    // Consumers first: materializing one makes its whole region single-use (rule 7).
+    const covered = new Set<Node>();
+    const shared = [...users].filter(([, u]) => u.size > 1).map(([n]) => n);
+    for (const n of shared.sort((a, b) => b.id - a.id)) {
+      if (covered.has(n) || !costly(n, srcOf, roots)) continue;
+      roots.add(n);
+      const stack = [...srcOf(n)];
+      while (stack.length) {
+        const x = stack.pop()!;
+        if (covered.has(x) || isLoaded(x) || roots.has(x)) continue;
+        covered.add(x);
+        stack.push(...srcOf(x));
+      }
+    }
     if (roots.size === before && !splitWide(roots, srcOf)) break;
   }
 
