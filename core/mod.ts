@@ -34,6 +34,12 @@ export * from "./tensor/movement.ts";
 export * from "./tensor/linalg.ts";
 export * from "./tensor/indexing.ts";
 export {
+  scatterAdd,
+  type ScatterAddOptions,
+  type ScatterMode,
+  segmentSum,
+} from "./tensor/scatter.ts";
+export {
   conv,
   type ConvOptions,
   type ConvPadding,

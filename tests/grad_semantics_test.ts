@@ -704,12 +704,13 @@ for (const device of DEVICES.filter(hasFloat64)) {
    *   8  dlogits [32,10]            9  dh = (dlogits @ w2ᵀ) ⊙ relu'  [32,16]
    *   10 w1 - 0.1·xᵀdh              11 b1 - 0.1·Σ dh
    *   12 w2 - 0.1·hᵀdlogits         13 b2 - 0.1·Σ dlogits
-   * take version, 17: logp [32,10] is materialized for the gather, the loss gathers, and the
-   * gather's vjp adds the clamped int32 indices and the [320,1] masked scatter-add.
+   * take version, 16: logp [32,10] is materialized for the gather, the loss gathers, and the
+   * gather's vjp is one scatter-add of the 32 cotangents into [320] (17 while it was a masked
+   * reduction over [320,32] with the clamped indices in a kernel of their own).
    * (Was 20/23: same-dtype casts wrapping traced inputs were copied, and the max shift's
    * exactly-zero gradient was computed; both fixed.)
    */
-  const KERNELS = { oneHot: 14, take: 17 };
+  const KERNELS = { oneHot: 14, take: 16 };
 
   for (const via of ["oneHot", "take"] as const) {
     Deno.test(`grad semantics: one SGD step of a 2-layer MLP (${via}) [${device}]`, async () => {

@@ -7,6 +7,7 @@ import "./movement.ts";
 import "./window.ts";
 import "./reduce.ts";
 import "./source.ts";
+import "./scatter.ts";
 import "./call.ts";
 
 /** Creates a node for primitive `op`, inferring shape and dtype from its record. */

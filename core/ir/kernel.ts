@@ -56,6 +56,18 @@ export interface KernelInput {
   readonly size: number;
 }
 
+/**
+ * The second pass of a scatter-add kernel: after the output loop has stored `value` (the copy
+ * of `x`), `loop` runs once per update and adds `value` at flat output element `offset`,
+ * skipping it where `valid` is false (out-of-range indices in `drop` mode).
+ */
+export interface ScatterIR {
+  readonly loop: Loop;
+  readonly offset: Instr;
+  readonly value: Instr;
+  readonly valid?: Instr;
+}
+
 /** A compiled-to-IR kernel, ready for a backend to render. */
 export interface KernelIR {
   readonly root: Scope;
@@ -64,6 +76,8 @@ export interface KernelIR {
   readonly inputs: readonly KernelInput[];
   readonly outShape: readonly number[];
   readonly outDtype: DType;
+  /** Scatter-add kernels only: the accumulation pass (data-dependent output positions). */
+  readonly scatter?: ScatterIR;
 }
 
 const INT_OPS = new Set(["add", "sub", "mul", "idiv", "mod", "neg"]);
@@ -73,6 +87,8 @@ export class KernelBuilder {
   readonly root: Scope;
   readonly out: Loop;
   readonly inputs: KernelInput[] = [];
+  /** A loop nest run after the output loop (scatter kernels: one iteration per update). */
+  second: Loop | undefined;
   private nextId = 0;
   private memo = new Map<string, Instr>();
 
@@ -84,6 +100,13 @@ export class KernelBuilder {
   /** Closes the kernel: the output loop runs after everything hoisted to the root. */
   finish(): void {
     this.root.items.push(this.out);
+    if (this.second) this.root.items.push(this.second);
+  }
+
+  /** Opens the loop nest that runs after the output loop (placed by `finish`). */
+  secondLoop(sizes: readonly number[]): Loop {
+    this.second = this.openLoop(this.root, sizes);
+    return this.second;
   }
 
   private openLoop(parent: Scope, sizes: readonly number[], reduceOp?: string): Loop {
@@ -406,6 +429,11 @@ export function liveSet(k: KernelIR): Set<Instr | Loop> {
   };
   index(k.root);
   const stack: Instr[] = [k.value];
+  if (k.scatter) {
+    const { loop, offset, value, valid } = k.scatter;
+    live.add(loop);
+    stack.push(offset, value, ...(valid ? [valid] : []));
+  }
   while (stack.length) {
     const x = stack.pop()!;
     if (live.has(x)) continue;

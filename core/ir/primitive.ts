@@ -18,6 +18,8 @@ export type PrimKind =
   | "reduce"
   | "movement"
   | "gather"
+  /** Adds values at data-dependent positions (`scatterAdd`): always a kernel of its own. */
+  | "scatter"
   /** Host-run primitives holding sub-graphs (`scan`, `cond`, `while`, a jitted call). */
   | "call"
   /** Output `i` of a call. */

@@ -10,11 +10,11 @@ import { front, moveBatch } from "./batching.ts";
 import { placeholderLike } from "./call.ts";
 
 /**
- * Scatter-add for gather's VJP, as a masked reduction: `ct_x[.., v, ..]` sums the cotangents
- * of every position whose (normalized) index is `v`. O(n·|indices|) work; a dedicated
- * scatter primitive can replace it without touching users.
+ * Gather's former VJP, kept as a reference for tests and benches: a masked reduction where
+ * `ct_x[.., v, ..]` sums the cotangents of every position whose (clamped) index is `v`, so it
+ * costs O(n·|indices|) per row. The VJP now is a `scatterAdd` (O(|indices|) per row).
  */
-function scatterAdd(ct: Node, e: Eqn): Node {
+export function maskedScatterAdd(ct: Node, e: Eqn): Node {
   const [x, ind] = e.src;
   const a = e.arg as number;
   const n = x.shape[a], r = ind.shape.length;
@@ -52,7 +52,11 @@ export const GATHER: Primitive = {
     const a = arg as number;
     return [...x.slice(0, a), ...ind, ...x.slice(a + 1)];
   },
-  vjp: (ct, e) => [scatterAdd(ct, e), null],
+  // The transpose of a clamping gather: a scatter-add that clamps the same way.
+  vjp: (ct, e) => [
+    makeNode("scatterAdd", [B.konst(0, e.src[0]), e.src[1], ct], { axis: e.arg, mode: "clip" }),
+    null,
+  ],
   jvp: ([t], e) => t && makeNode("gather", [t, e.src[1]], e.arg),
   batch: ([[x, dx], [ind, di]], e, { size }) => {
     const a = e.arg as number;

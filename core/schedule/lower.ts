@@ -8,9 +8,10 @@
  * @module
  */
 import { contiguousStrides } from "../shape.ts";
-import { type Instr, KernelBuilder, type KernelIR } from "../ir/kernel.ts";
+import { type Instr, KernelBuilder, type KernelIR, type ScatterIR } from "../ir/kernel.ts";
 import type { Node } from "../ir/node.ts";
 import { prim } from "../ir/primitive.ts";
+import type { ScatterArg } from "../ir/scatter.ts";
 
 /** Kernel IR plus the nodes bound to its input slots. */
 export interface Lowered {
@@ -98,7 +99,36 @@ export function lower(
     }
   };
 
-  const value = render(root, b.out.vars);
+  /**
+   * A scatter-add root: the output loop copies `x`, a second loop over the updates adds each
+   * at the output element its (wrapped, then clamped or range-checked) index names.
+   */
+  const scatter = (): ScatterIR => {
+    const [, ind, upd] = root.src.map(canon);
+    const { axis: a, mode } = root.arg as ScatterArg;
+    const loop = b.secondLoop(upd.shape);
+    const u = loop.vars, r = ind.shape.length, len = root.shape[a];
+    let i = render(ind, u.slice(a, a + r));
+    i = b.op("where", [b.op("less", [i, b.const(0)], "bool"), b.addc(i, len), i], "int32");
+    let valid: Instr | undefined;
+    if (mode === "drop") {
+      valid = b.op("logicalAnd", [
+        b.op("lessEqual", [b.const(0), i], "bool"),
+        b.op("less", [i, b.const(len)], "bool"),
+      ], "bool");
+    }
+    // Clamped in both modes, so a skipped update still computes an in-bounds offset.
+    i = b.op("minimum", [b.op("maximum", [i, b.const(0)], "int32"), b.const(len - 1)], "int32");
+    const at = [...u.slice(0, a), i, ...u.slice(a + r)];
+    const st = contiguousStrides(root.shape);
+    let offset: Instr = b.const(0);
+    at.forEach((v, k) => offset = b.add(offset, b.mul(v, st[k])));
+    return { loop, offset, value: render(upd, u), valid };
+  };
+
+  const isScatter = prim(root.op).kind === "scatter";
+  const value = render(isScatter ? root.src[0] : root, b.out.vars);
+  const sc = isScatter ? scatter() : undefined;
   b.finish();
   return {
     ir: {
@@ -108,6 +138,7 @@ export function lower(
       inputs: b.inputs,
       outShape: root.shape,
       outDtype: root.dtype,
+      ...(sc ? { scatter: sc } : {}),
     },
     inputs,
   };

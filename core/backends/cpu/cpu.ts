@@ -10,6 +10,7 @@ import type { Backend, CompiledKernel, Launch, MemoryStats } from "../backend.ts
 import { registerBackend } from "../backend.ts";
 import { renderGeneric, wrap } from "./codegen.ts";
 import { renderContraction } from "./matmul.ts";
+import { renderScatter } from "./scatter.ts";
 import { H } from "./runtime.ts";
 import { debugLevel } from "../../debug.ts";
 
@@ -116,7 +117,7 @@ export class CpuBackend implements Backend {
   }
 
   compile(ir: KernelIR): CpuKernel {
-    const source = wrap(ir, renderContraction(ir) ?? renderGeneric(ir));
+    const source = wrap(ir, renderScatter(ir) ?? renderContraction(ir) ?? renderGeneric(ir));
     let k = this.cache.get(source);
     if (!k) {
       k = new CpuKernel(source, new Function("H", source)(H) as KernelFn);

@@ -21,6 +21,7 @@ import { BufferPool, elementBytes, gpuBytes, WebGpuBuffer } from "./buffers.ts";
 import { type AdapterSummary, openDevice, requestAdapter, summarize } from "./gpu.ts";
 import { renderContraction } from "./matmul.ts";
 import { renderVec4 } from "./vec4.ts";
+import { renderScatter } from "./scatter.ts";
 import { grid, renderGeneric, type WgslKernel, wgslType } from "./wgsl.ts";
 
 /** A compiled WGSL kernel; its pipeline is created on first launch. */
@@ -30,6 +31,8 @@ export class WebGpuKernel implements CompiledKernel {
     readonly source: string,
     readonly dispatch: readonly [number, number, number],
     readonly nInputs: number,
+    /** A second pass dispatched right after with the same bindings (scatter-add). */
+    readonly then: WebGpuKernel | null = null,
   ) {}
   /** Whether the kernel stores float16 (needs the `shader-f16` feature). */
   get f16(): boolean {
@@ -267,12 +270,15 @@ export class WebGpuBackend implements Backend {
 
   compile(ir: KernelIR): WebGpuKernel {
     const wg = this.workgroupKernels ?? this.adapter?.hardware ?? true;
-    const k: WgslKernel = renderContraction(ir, wg) ??
+    const sc = renderScatter(ir, wg);
+    const k: WgslKernel = sc?.copy ?? renderContraction(ir, wg) ??
       (this.vectorize ? renderVec4(ir) : undefined) ?? renderGeneric(ir, wg);
-    let hit = this.cache.get(k.source);
+    const key = sc ? k.source + sc.add.source : k.source;
+    let hit = this.cache.get(key);
     if (!hit) {
-      hit = new WebGpuKernel(k.source, k.dispatch, ir.inputs.length);
-      this.cache.set(k.source, hit);
+      const then = sc ? new WebGpuKernel(sc.add.source, sc.add.dispatch, ir.inputs.length) : null;
+      hit = new WebGpuKernel(k.source, k.dispatch, ir.inputs.length, then);
+      this.cache.set(key, hit);
     } else this.counters.pipelineHits++;
     // Early where the adapter is known; buildPipelines checks again for kernels made before.
     if (hit.f16 && this.adapter && !this.adapter.f16) {
@@ -335,6 +341,7 @@ export class WebGpuBackend implements Backend {
     for (const l of launches) {
       const k = "copy" in l ? (this.aligned(l) ? null : this.copyF16) : l.kernel as WebGpuKernel;
       if (k && !k.pipeline) fresh.add(k);
+      if (k?.then && !k.then.pipeline) fresh.add(k.then);
     }
     if (fresh.size) return this.buildPipelines([...fresh]).then(() => this.encode(launches));
     this.encode(launches);
@@ -406,6 +413,11 @@ export class WebGpuBackend implements Backend {
       pass.setBindGroup(0, device.createBindGroup({ layout: this.layout(k.nInputs).bgl, entries }));
       pass.dispatchWorkgroups(...k.dispatch);
       this.counters.dispatches++;
+      if (k.then) {
+        pass.setPipeline(k.then.pipeline!);
+        pass.dispatchWorkgroups(...k.then.dispatch);
+        this.counters.dispatches++;
+      }
       if (timed) {
         console.error(`  webgpu kernel: ${l.output.size} elements, grid [${k.dispatch}]`);
       }
