@@ -163,7 +163,10 @@ export function describe(v: unknown): string {
 // deno-lint-ignore no-explicit-any
 let tensorClass: (abstract new (...args: any[]) => unknown) | undefined;
 
-/** Lets the validators recognize tensors without importing the Tensor module (no cycle). */
+/**
+ * Lets the validators recognize tensors without importing the Tensor module (no cycle).
+ * @internal Called once by the Tensor module.
+ */
 // deno-lint-ignore no-explicit-any
 export function registerTensorClass(c: abstract new (...args: any[]) => unknown): void {
   tensorClass = c;

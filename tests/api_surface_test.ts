@@ -157,13 +157,15 @@ type Kind =
   | "keypath"
   | "params"
   | "fnList"
+  | "logits"
   | "any";
 
 const KINDS: [RegExp, Kind][] = [
   [
-    /^(x|y|t|a|b|w|logits|labels|pred|target|targets|images|cond|indices|p|lower|upper|minval|maxval|mean|std|x0|x1|k0|k1|index)$/,
+    /^(x|y|t|a|b|w|labels|pred|target|targets|images|cond|indices|p|lower|upper|minval|maxval|mean|std|x0|x1|k0|k1|index)$/,
     "tensor",
   ],
+  [/^logits$/, "logits"],
   [/^(ts|tensors)$/, "tensors"],
   [/^key$/, "key"],
   [/^(shape|normalizedShape|reps|kernelSize|window|outputSize|size)$/, "shape"],
@@ -182,7 +184,10 @@ const KINDS: [RegExp, Kind][] = [
   [/^(start|stop|step)$/, "bound"],
   [/^(on|dropRemainder)$/, "bool"],
   [/^(q|v|query|value_|mask)$/, "tensor"],
-  [/^length$/, "size"],
+  [
+    /^(length|numEmbeddings|inputSize|hiddenSize|embedDim|numHeads|maxLength|dModel|nHead)$/,
+    "size",
+  ],
   [/^path$/, "path"],
   [/^(spec|text|name|mode|distribution|what)$/, "string"],
   [/^bytes$/, "bytes"],
@@ -233,6 +238,8 @@ function validOf(kind: Kind, shape: number[]): unknown | typeof NONE {
   switch (kind) {
     case "tensor":
       return z(shape);
+    case "logits":
+      return z([2, 3]);
     case "tensors":
       return [z(shape)];
     case "key":
@@ -307,6 +314,9 @@ function wrongOf(kind: Kind, first: boolean): Wrong[] {
   switch (kind) {
     case "tensor":
       return [...common, obj, str, arr, w("array", () => [1, 2]), w("function", () => () => 0)];
+    case "logits":
+      // Wrong rank too: logits need a class axis.
+      return [...common, obj, str, arr, w("array", () => [1, 2]), w("0-d tensor", () => z([]))];
     case "tensors":
       return [
         ...common,
