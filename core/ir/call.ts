@@ -175,6 +175,35 @@ export function makeCall(op: string, src: readonly Node[], arg: CallArg): Node[]
   return outs;
 }
 
+/**
+ * Gives an existing call node the outputs of `arg`, which must begin with the node's current
+ * outputs (same shapes and dtypes): `scan`'s reverse mode makes a forward loop that is not
+ * yet run also stack the residuals its VJP reads, instead of running the loop twice. Returns
+ * every output (the existing `proj` nodes first, unchanged).
+ */
+export function extendCall(call: Node, arg: CallArg): Node[] {
+  const old = call.arg as CallArg;
+  const same = (a: Aval, b: Aval) => a.dtype === b.dtype && a.shape.join() === b.shape.join();
+  if (arg.outs.length < old.outs.length || old.outs.some((o, i) => !same(o, arg.outs[i]))) {
+    throw new Error(`internal: extendCall on ${call.op} changes its existing outputs`);
+  }
+  const prev = projRefs.get(call) ?? [];
+  call.arg = arg;
+  const outs = arg.outs.map((o, index) =>
+    prev[index] ??
+      new Node(
+        "proj",
+        [call],
+        { index, shape: o.shape, dtype: o.dtype } satisfies ProjArg,
+        o.shape,
+        o.dtype,
+        arg.device,
+      )
+  );
+  projRefs.set(call, outs);
+  return outs;
+}
+
 /** The outputs of a call node (`undefined` for none known). */
 export function projsOf(call: Node): (Node | undefined)[] {
   return projRefs.get(call) ?? [];

@@ -105,6 +105,12 @@ function constantOnly(n: Node, memo: Map<Node, boolean>): boolean {
   return r;
 }
 
+/** A movement op that is a view of its one source (not `custom`, which carries rules). */
+function isView(n: Node): boolean {
+  return !n.realized && n.src.length === 1 && n.op !== "custom" &&
+    prim(n.op).kind === "movement";
+}
+
 /** A graph whose free variables became inputs, and the values to feed them. */
 export interface Closed {
   readonly graph: Graph;
@@ -123,7 +129,12 @@ export function closeOver(g: Graph, transform: string): Closed {
   const memo = new Map<Node, boolean>();
   const free = new Map<Node, Node>();
   const consts: Node[] = [];
-  const visit = (n: Node) => {
+  const visit = (v: Node) => {
+    let n = v;
+    // Capture a view's base: inside the graph the view is free index arithmetic, while a
+    // captured view is materialized (a weight expanded for a batched matmul is batch times
+    // its size, and so is its cotangent in a loop's carry).
+    while (isView(n) && !inputs.has(n) && !inner.has(n)) n = n.src[0];
     if (inputs.has(n) || free.has(n)) return;
     if (inner.has(n)) return;
     if (constantOnly(n, memo)) return;

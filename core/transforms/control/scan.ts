@@ -3,20 +3,31 @@
  * traced body. It runs as a host loop over the body's compiled program (every step's launches
  * and slice copies queued into the same submit), so a 1,000-step RNN traces its cell once.
  *
- * Derivatives are scans again: reverse mode recomputes the carries with a forward scan that
- * stacks them, then runs the body's VJP in a reverse scan that accumulates the captured
- * values' cotangents in its carry; forward mode scans the body's JVP alongside the primal.
+ * Derivatives are scans again. Reverse mode saves residuals (core/transforms/control/
+ * residuals.ts): the forward loop also stacks, per step, the primal values the body's VJP
+ * reads, and a reverse loop runs only the cotangent side of the body's VJP on them,
+ * accumulating the captured values' cotangents in its carry (`checkpoint` in a body trades
+ * that memory back for recomputation). Forward mode scans the body's JVP alongside the primal.
  * @module
  */
 import type { BufferHandle, Node } from "../../ir/node.ts";
-import { type Aval, CallArg, type CallPrimitive, type Graph, makeCall } from "../../ir/call.ts";
-import type { Batched } from "../../ir/primitive.ts";
+import {
+  type Aval,
+  CallArg,
+  type CallPrimitive,
+  extendCall,
+  type Graph,
+  makeCall,
+  projsOf,
+} from "../../ir/call.ts";
+import type { Batched, Eqn } from "../../ir/primitive.ts";
 import { register } from "../../ir/primitive.ts";
 import { front, moveBatch } from "../../ir/batching.ts";
 import * as B from "../../ir/build.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import { defaultDevice } from "../../tensor/device.ts";
-import { backward, forward, tape } from "../autodiff.ts";
+import { forward, tape } from "../autodiff.ts";
+import { type BodyVjp, linearizeBody } from "./residuals.ts";
 import { evalGraph } from "../trace.ts";
 import { batchNodes } from "../vmap.ts";
 import { flatten, unflatten } from "../tree.ts";
@@ -93,6 +104,60 @@ export function scanNodes(
   return makeCall("scan", [...init, ...xs, ...consts], arg);
 }
 
+/** A scan body's VJP split into its two loops, and the forward loop that also stacks residuals. */
+interface Linearized {
+  readonly vjp: BodyVjp;
+  readonly aug: ScanArg;
+}
+
+const linearizedOf = new WeakMap<ScanArg, Linearized>();
+
+function linearized(a: ScanArg): Linearized {
+  let l = linearizedOf.get(a);
+  if (!l) {
+    const vjp = linearizeBody(a.body, a.nCarry, a.nXs, a.device);
+    const resAvals = vjp.fwd.outputs.slice(a.outs.length).map((r) => ({
+      shape: [a.length, ...r.shape],
+      dtype: r.dtype,
+    }));
+    const aug = new ScanArg(
+      [...a.outs, ...resAvals],
+      a.device,
+      vjp.fwd,
+      a.nCarry,
+      a.nXs,
+      a.length,
+      a.reverse,
+    );
+    linearizedOf.set(a, l = { vjp, aug });
+  }
+  return l;
+}
+
+/** Per scan node and body: the stacked residuals its VJP already asked for. */
+const residualsOf = new WeakMap<Node, Map<ScanArg, Node[]>>();
+
+/**
+ * The stacked residuals of a scan's forward loop. A loop not yet run is extended in place to
+ * stack them as it computes its outputs (the forward pass runs once); otherwise (it ran
+ * already, or saving needs values it does not read) a second forward loop computes them.
+ */
+function residuals(eq: Eqn, a: ScanArg, lin: Linearized): Node[] {
+  const node = eq.out;
+  let byArg = residualsOf.get(node);
+  const done = byArg?.get(a);
+  if (done) return done;
+  const runs = node.op === "scan" && node.arg === a && !lin.vjp.extra.length &&
+    !projsOf(node).some((p) => p?.realized);
+  const outs = runs
+    ? extendCall(node, lin.aug)
+    : makeCall("scan", [...eq.src, ...lin.vjp.extra], lin.aug);
+  const res = outs.slice(a.outs.length);
+  if (!byArg) residualsOf.set(node, byArg = new Map());
+  byArg.set(a, res);
+  return res;
+}
+
 const split = (a: ScanArg, src: readonly Node[]) => ({
   init: src.slice(0, a.nCarry),
   xs: src.slice(a.nCarry, a.nCarry + a.nXs),
@@ -144,48 +209,37 @@ const SCAN: CallPrimitive = {
 
     vjp(cts, eq) {
       const a = eq.arg as ScanArg;
-      const { nCarry: nc, nXs: nx, length } = a;
+      const { nCarry: nc, length } = a;
       const { init, xs, consts } = split(a, eq.src);
       const dev = a.device;
-      const body = (ins: Node[]) => evalGraph(a.body, ins);
-      // Carries before each step, stacked: [length, ...].
-      const stacked = scanNodes(
-        (c, x) => [body([...c, ...x, ...consts]).slice(0, nc), c],
-        init,
-        xs,
-        length,
-        a.reverse,
-        dev,
-      ).slice(nc);
+      const lin = linearized(a);
+      const res = residuals(eq, a, lin);
       const fc = floats(init), fx = floats(xs), fk = floats(consts);
       const fy = floats(a.outs.slice(nc));
       const ctInit = fc.map((i) => cts[i] ?? zeros(init[i], dev));
       const ctYs = fy.map((j) => cts[nc + j] ?? zeros(a.outs[nc + j], dev));
-      const res = scanNodes(
+      const nr = lin.vjp.nStacked, nu = lin.vjp.xsUsed.length;
+      // The backward loop: carries the cotangents of the carry and of the captured values
+      // (summed over steps), reads each step's residuals, emits the xs' cotangents.
+      const out = scanNodes(
         (carry, sl) => {
-          const ctc = carry.slice(0, fc.length), ctk = carry.slice(fc.length);
-          const cT = sl.slice(0, nc), xT = sl.slice(nc, nc + nx), ctyT = sl.slice(nc + nx);
-          const w = [...cT, ...xT, ...consts].map(wrap);
-          const outs = body(w);
-          const seeds = [...fc.map((i) => outs[i]), ...fy.map((j) => outs[nc + j])];
-          const g = backward(tape(seeds, new Set(w)), seeds, [...ctc, ...ctyT], w);
-          const z = (k: number) => g[k] ?? zeros(w[k], dev);
-          return [
-            [...fc.map(z), ...fk.map((kk, j) => B.add(ctk[j], z(nc + nx + kk)))],
-            fx.map((xi) => z(nc + xi)),
-          ];
+          const ctc = carry.slice(0, fc.length), acc = carry.slice(fc.length);
+          const g = lin.vjp.bwd(ctc, sl.slice(nr + nu), sl.slice(0, nr), sl.slice(nr, nr + nu), [
+            ...consts,
+          ]);
+          return [[...g.carry, ...acc.map((c, j) => B.add(c, g.consts[j]))], g.xs];
         },
         [...ctInit, ...fk.map((kk) => zeros(consts[kk], dev))],
-        [...stacked, ...xs, ...ctYs],
+        [...res, ...lin.vjp.xsUsed.map((j) => xs[j]), ...ctYs],
         length,
         !a.reverse,
         dev,
       );
-      const out: (Node | null)[] = eq.src.map(() => null);
-      fc.forEach((i, j) => out[i] = res[j]);
-      fk.forEach((kk, j) => out[nc + nx + kk] = res[fc.length + j]);
-      fx.forEach((xi, j) => out[nc + xi] = res[fc.length + fk.length + j]);
-      return out;
+      const grads: (Node | null)[] = eq.src.map(() => null);
+      fc.forEach((i, j) => grads[i] = out[j]);
+      fk.forEach((kk, j) => grads[nc + a.nXs + kk] = out[fc.length + j]);
+      fx.forEach((xi, j) => grads[nc + xi] = out[fc.length + fk.length + j]);
+      return grads;
     },
 
     jvp(tangents, eq) {
