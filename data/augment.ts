@@ -7,37 +7,29 @@
 import * as k from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 
+const E = k.errors;
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
+const FLOATS = ["float16", "float32", "float64"];
 
-/** A shape/dtype mismatch (`KilnError`); `msg` starts with `op: `. */
-const mismatch = (msg: string) => new k.KilnError(msg.slice(0, msg.indexOf(":")), msg);
-
-function checkImages(op: string, images: unknown): Tensor {
-  if (!(images instanceof k.Tensor)) {
-    throw new TypeError(`${op}: images must be a Tensor, got ${typeof images}`);
+function checkImages(op: string, images: unknown, minRank: number, layout: string): Tensor {
+  const t = E.checkTensorArg<Tensor>(op, images, "images");
+  if (t.ndim < minRank) {
+    throw E.shapeError(op, `images must be ${layout} (rank >= ${minRank}), got ${fmt(t.shape)}`);
   }
-  if (images.ndim < 3) {
-    throw mismatch(
-      `${op}: images must be a batch [N, H, W] or [N, C, H, W] (rank >= 3), got ${
-        fmt(images.shape)
-      }`,
-    );
-  }
-  return images;
+  return t;
 }
 
+/** An integer `>= min`, or `[height, width]` of them. */
 function pair(op: string, v: unknown, what: string, min: number): [number, number] {
-  const p = typeof v === "number" ? [v, v] : v;
-  if (
-    !Array.isArray(p) || p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)
-  ) {
-    throw new RangeError(
-      `${op}: ${what} must be an integer >= ${min} or [height, width] of them, got ${
-        JSON.stringify(v)
-      }`,
-    );
+  if (typeof v === "number") {
+    const d = E.checkInt(op, v, what, min);
+    return [d, d];
   }
-  return [p[0], p[1]];
+  const a = E.checkInts(op, v, what, min);
+  if (a.length !== 2) {
+    throw E.rangeError(op, `${what} must be a number or [height, width], got ${fmt(a)}`);
+  }
+  return [a[0], a[1]];
 }
 
 /** Options of `randomCrop`. */
@@ -60,21 +52,29 @@ export interface RandomCropOptions {
  * const crops = k.data.randomCrop(k.random.key(1), x, 28, { padding: 4 }); // [128, 1, 28, 28]
  * ```
  */
-export function randomCrop(
+export const randomCrop: (
   key: Tensor,
   images: Tensor,
   size: number | readonly [number, number],
-  opts: RandomCropOptions = {},
-): Tensor {
-  const op = "randomCrop";
-  const x = checkImages(op, images);
+  opts?: RandomCropOptions,
+) => Tensor = E.publicOp("data.randomCrop", (
+  key: Tensor,
+  images: Tensor,
+  size: number | readonly [number, number],
+  opts?: RandomCropOptions,
+): Tensor => {
+  const op = "data.randomCrop";
+  const [ky, kx] = k.random.split(key);
+  const x = checkImages(op, images, 3, "a batch [N, H, W] or [N, C, H, W]");
   const [h, w] = pair(op, size, "size", 1);
-  const [ph, pw] = pair(op, opts.padding ?? 0, "padding", 0);
+  const o = E.checkOptions(op, opts, ["padding"]);
+  const [ph, pw] = pair(op, o.padding ?? 0, "padding", 0);
   const shape = x.shape;
   const n = shape[0], H = shape[x.ndim - 2] + 2 * ph, W = shape[x.ndim - 1] + 2 * pw;
   if (h > H || w > W) {
-    throw mismatch(
-      `${op}: size [${h},${w}] is larger than the padded images [${H},${W}] (images ${
+    throw E.shapeError(
+      op,
+      `size [${h},${w}] is larger than the padded images [${H},${W}] (images ${
         fmt(shape)
       }, padding [${ph},${pw}])`,
     );
@@ -85,7 +85,6 @@ export function randomCrop(
     i,
   ) => (i === x.ndim - 2 ? [ph, ph] : i === x.ndim - 1 ? [pw, pw] : [0, 0]));
   const padded = k.pad(x, pads as [number, number][]);
-  const [ky, kx] = k.random.split(key);
   const oy = k.reshape(k.random.randint(ky, [n], 0, H - h + 1), [n, 1, 1, 1]);
   const ox = k.reshape(k.random.randint(kx, [n], 0, W - w + 1), [n, 1, 1, 1]);
   const dev = { device: x.device };
@@ -97,7 +96,7 @@ export function randomCrop(
   const index = k.add(k.add(image, chan), k.add(row, col));
   const crops = k.take(k.reshape(padded, [padded.size]), index);
   return k.reshape(crops, [...shape.slice(0, -2), h, w]);
-}
+});
 
 /** Options of `randomFlip`. */
 export interface RandomFlipOptions {
@@ -116,24 +115,21 @@ export interface RandomFlipOptions {
  * const flipped = k.data.randomFlip(k.random.key(2), x);
  * ```
  */
-export function randomFlip(key: Tensor, images: Tensor, opts: RandomFlipOptions = {}): Tensor {
-  const op = "randomFlip";
-  if (!(images instanceof k.Tensor) || images.ndim < 2) {
-    const got = images instanceof k.Tensor ? fmt(images.shape) : typeof images;
-    throw mismatch(`${op}: images must be a batch [N, ...] of rank >= 2, got ${got}`);
-  }
-  const r = images.ndim;
-  const a = opts.axis ?? -1;
-  if (!Number.isInteger(a) || a < -r || a >= r || (a + r) % r === 0) {
-    throw new RangeError(
-      `${op}: axis must be a non-batch axis of images ${fmt(images.shape)}, got ${String(a)}`,
-    );
-  }
-  const n = images.shape[0];
-  const flip = k.reshape(k.random.bernoulli(key, 0.5, [n]), [n, ...new Array(r - 1).fill(1)]);
-  return k.where(flip, k.flip(images, { axis: a }), images);
-}
-
+export const randomFlip: (key: Tensor, images: Tensor, opts?: RandomFlipOptions) => Tensor = E
+  .publicOp("data.randomFlip", (key: Tensor, images: Tensor, opts?: RandomFlipOptions): Tensor => {
+    const op = "data.randomFlip";
+    k.random.split(key, 1); // checks the key first
+    const x = checkImages(op, images, 2, "a batch [N, ...]");
+    const o = E.checkOptions(op, opts, ["axis"]);
+    const r = x.ndim;
+    const a = E.checkAxis(op, o.axis ?? -1, r);
+    if (a === 0) {
+      throw E.rangeError(op, `axis must not be the batch axis 0 of images ${fmt(x.shape)}`);
+    }
+    const n = x.shape[0];
+    const flip = k.reshape(k.random.bernoulli(key, 0.5, [n]), [n, ...new Array(r - 1).fill(1)]);
+    return k.where(flip, k.flip(x, { axis: a }), x);
+  });
 /**
  * Per-channel standardization `(images − mean[c]) / std[c]` (torchvision's `Normalize`):
  * `mean` and `std` are numbers (every value) or one number per channel, the channel axis
@@ -145,41 +141,59 @@ export function randomFlip(key: Tensor, images: Tensor, opts: RandomFlipOptions 
  * const y = k.data.normalize(x, [0.4914, 0.4822, 0.4465], [0.247, 0.243, 0.261]);
  * ```
  */
-export function normalize(
+export const normalize: (
   images: Tensor,
-  mean: number | readonly number[],
-  std: number | readonly number[],
-): Tensor {
-  const op = "normalize";
-  if (!(images instanceof k.Tensor) || !["float16", "float32", "float64"].includes(images.dtype)) {
-    const got = images instanceof k.Tensor ? `${images.dtype} ${fmt(images.shape)}` : typeof images;
-    const msg = `${op}: images must be a float tensor, got ${got}`;
-    throw images instanceof k.Tensor ? mismatch(msg) : new TypeError(msg);
+  mean: number | readonly number[] | Tensor,
+  std: number | readonly number[] | Tensor,
+) => Tensor = E.publicOp("data.normalize", (
+  images: Tensor,
+  mean: number | readonly number[] | Tensor,
+  std: number | readonly number[] | Tensor,
+): Tensor => {
+  const op = "data.normalize";
+  const x = E.checkTensorArg<Tensor>(op, images, "images");
+  if (!FLOATS.includes(x.dtype)) {
+    throw E.shapeError(op, `images must be a float tensor, got ${x.dtype} ${fmt(x.shape)}`);
   }
-  const perChannel = Array.isArray(mean) || Array.isArray(std);
-  const c = perChannel ? images.shape[images.ndim - 3] : 1;
-  if (perChannel && images.ndim < 3) {
-    throw mismatch(
-      `${op}: per-channel mean/std need images [..., C, H, W], got ${fmt(images.shape)}`,
-    );
+  const sizeOf = (v: unknown) =>
+    E.isTensorValue(v) ? (v as Tensor).size : Array.isArray(v) ? v.length : 1;
+  const perChannel = [mean, std].some((v) => Array.isArray(v) || sizeOf(v) > 1);
+  if (perChannel && x.ndim < 3) {
+    throw E.shapeError(op, `per-channel mean/std need images [..., C, H, W], got ${fmt(x.shape)}`);
   }
-  const vec = (v: unknown, what: string): number[] => {
-    const a = typeof v === "number" ? new Array(c).fill(v) : v;
-    if (!Array.isArray(a) || a.length !== c || !a.every((d) => typeof d === "number")) {
-      throw mismatch(
-        `${op}: ${what} must be a number or ${c} numbers (one per channel of images ${
-          fmt(images.shape)
-        }), got ${JSON.stringify(v)}`,
+  const c = perChannel ? x.shape[x.ndim - 3] : 1;
+  const view = perChannel ? [c, 1, 1] : [];
+  const opts = { dtype: x.dtype, device: x.device };
+  const stat = (v: unknown, what: string): Tensor => {
+    if (E.isTensorValue(v)) {
+      const t = v as Tensor;
+      if (t.size !== c && t.size !== 1) {
+        throw E.shapeError(
+          op,
+          `${what} ${fmt(t.shape)} must have 1 or ${c} elements (channels of images ${
+            fmt(x.shape)
+          })`,
+        );
+      }
+      return k.reshape(t, t.size === 1 ? [] : view);
+    }
+    const a = typeof v === "number" ? new Array(c).fill(E.checkNumber(op, v, what)) : v;
+    if (!Array.isArray(a)) {
+      throw E.typeError(op, `${what} must be a number, an array or a Tensor, got ${E.describe(v)}`);
+    }
+    a.forEach((d, i) => E.checkNumber(op, d, `${what}[${i}]`));
+    if (a.length !== c) {
+      throw E.shapeError(
+        op,
+        `${what} must be a number or ${c} numbers (one per channel of images ${
+          fmt(x.shape)
+        }), got ${a.length}`,
       );
     }
-    return a;
+    if (what === "std" && a.some((d) => d === 0)) {
+      throw E.rangeError(op, `std must be non-zero, got [${a.join(",")}]`);
+    }
+    return k.reshape(k.tensor(a, opts), view);
   };
-  const mu = vec(mean, "mean"), sigma = vec(std, "std");
-  if (sigma.some((s) => s === 0 || !Number.isFinite(s))) {
-    throw new RangeError(`${op}: std must be finite and non-zero, got ${JSON.stringify(std)}`);
-  }
-  const opts = { dtype: images.dtype, device: images.device };
-  const view = perChannel ? [c, 1, 1] : [];
-  const m = k.reshape(k.tensor(mu, opts), view), s = k.reshape(k.tensor(sigma, opts), view);
-  return k.div(k.sub(images, m), s);
-}
+  return k.div(k.sub(x, stat(mean, "mean")), stat(std, "std"));
+});

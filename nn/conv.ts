@@ -105,27 +105,85 @@ export interface ConvTranspose {
   apply(params: ConvParams, x: Tensor, opts?: ConvTransposeApplyOptions): Tensor;
 }
 
+const E = k.errors;
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 
-/** A shape/dtype mismatch (`KilnError`); `msg` starts with `op: `. */
-const mismatch = (msg: string) => new k.KilnError(msg.slice(0, msg.indexOf(":")), msg);
-
-function positive(op: string, n: unknown, what: string): number {
-  if (!Number.isInteger(n) || (n as number) <= 0) {
-    const Cls = typeof n === "number" ? RangeError : TypeError;
-    throw new Cls(`${op}: ${what} must be a positive integer, got ${String(n)}`);
+/** A number or `dims` integers, each `>= min` (kernel sizes, strides, …). @internal */
+export function checkSpatial(
+  op: string,
+  v: unknown,
+  what: string,
+  dims: number,
+  min: number,
+): number[] {
+  if (typeof v === "number") return new Array(dims).fill(E.checkInt(op, v, what, min));
+  const a = E.checkInts(op, v, what, min);
+  if (a.length !== dims) {
+    throw E.rangeError(op, `${what} must be a number or ${dims} numbers, got ${fmt(a)}`);
   }
-  return n as number;
+  return a;
 }
 
-function kernelShape(op: string, kernelSize: unknown, dims: number): number[] {
-  const ks = typeof kernelSize === "number" ? new Array(dims).fill(kernelSize) : kernelSize;
-  if (!Array.isArray(ks) || ks.length !== dims) {
-    throw new TypeError(
-      `${op}: kernelSize must be a number or ${dims} numbers, got ${JSON.stringify(kernelSize)}`,
+/** `k.conv`'s padding: `"valid"`, `"same"`, a number, or per axis a number or `[lo, hi]`. @internal */
+export function checkPadding(op: string, v: unknown, dims: number): void {
+  if (typeof v === "string") {
+    E.checkOneOf(op, v, ["valid", "same"], "padding");
+    return;
+  }
+  if (typeof v === "number") {
+    E.checkInt(op, v, "padding", 0);
+    return;
+  }
+  if (!Array.isArray(v) || v.length !== dims) {
+    throw E.typeError(
+      op,
+      `padding must be "valid", "same", a number, or ${dims} numbers or [lo, hi] pairs, got ${
+        E.describe(v)
+      }`,
     );
   }
-  return ks.map((d, i) => positive(op, d, `kernelSize[${i}]`));
+  for (const p of v) {
+    if (Array.isArray(p)) {
+      if (p.length !== 2) {
+        throw E.rangeError(op, `padding pairs must be [lo, hi], got ${E.describe(p)}`);
+      }
+      E.checkInts(op, p, "padding", 0);
+    } else E.checkInt(op, p, "padding", 0);
+  }
+}
+
+const INIT_KEYS = ["groups", "bias", "dtype", "wInit", "bInit"] as const;
+
+function checkInitOptions(op: string, opts: ConvInitOptions | undefined): ConvInitOptions {
+  const o = E.checkOptions(op, opts, INIT_KEYS);
+  if (o.groups !== undefined) E.checkInt(op, o.groups, "groups", 1);
+  if (o.bias !== undefined) E.checkBool(op, o.bias, "bias");
+  if (o.dtype !== undefined) E.checkOneOf(op, o.dtype, ["float16", "float32", "float64"], "dtype");
+  if (o.wInit !== undefined) E.checkFunction(op, o.wInit, "wInit");
+  if (o.bInit !== undefined) E.checkFunction(op, o.bInit, "bInit");
+  return o;
+}
+
+/** Validates apply options of a `dims`-d (transposed) convolution. @internal */
+export function checkApplyOptions<T extends ConvApplyOptions | ConvTransposeApplyOptions>(
+  op: string,
+  opts: T | undefined,
+  dims: number,
+  transposed: boolean,
+): T {
+  const keys = transposed
+    ? ["stride", "padding", "outputPadding", "dilation", "groups"]
+    : ["stride", "padding", "dilation", "groups"];
+  const o = E.checkOptions(op, opts, keys) as Record<string, unknown>;
+  if (o.stride !== undefined) checkSpatial(op, o.stride, "stride", dims, 1);
+  if (o.dilation !== undefined) checkSpatial(op, o.dilation, "dilation", dims, 1);
+  if (o.groups !== undefined) E.checkInt(op, o.groups, "groups", 1);
+  if (o.outputPadding !== undefined) checkSpatial(op, o.outputPadding, "outputPadding", dims, 0);
+  if (o.padding !== undefined) {
+    if (transposed) checkSpatial(op, o.padding, "padding", dims, 0);
+    else checkPadding(op, o.padding, dims);
+  }
+  return o as T;
 }
 
 /** PyTorch's conv default (`kaiming_uniform_(a=√5)` and its bias rule): `U(±1/√fanIn)`. */
@@ -136,56 +194,58 @@ function torchUniform(fanIn: number): Initializer {
 }
 
 function makeInit(name: string, dims: number, transposed: boolean) {
-  const op = `${name}.init`;
-  return (
+  const op = `nn.${name}.init`;
+  return E.publicOp(op, (
     key: Tensor,
     inChannels: number,
     outChannels: number,
     kernelSize: Spatial,
-    opts: ConvInitOptions = {},
+    opts?: ConvInitOptions,
   ): ConvParams => {
-    const cin = positive(op, inChannels, "inChannels");
-    const cout = positive(op, outChannels, "outChannels");
-    const g = positive(op, opts.groups ?? 1, "groups");
+    const cin = E.checkInt(op, inChannels, "inChannels", 1);
+    const cout = E.checkInt(op, outChannels, "outChannels", 1);
+    const ks = checkSpatial(op, kernelSize, "kernelSize", dims, 1);
+    const o = checkInitOptions(op, opts);
+    const g = o.groups ?? 1;
     if (cin % g !== 0 || cout % g !== 0) {
-      throw mismatch(
-        `${op}: groups ${g} must divide inChannels ${cin} and outChannels ${cout}`,
-      );
+      throw E.shapeError(op, `groups ${g} must divide inChannels ${cin} and outChannels ${cout}`);
     }
-    const ks = kernelShape(op, kernelSize, dims);
     const shape = transposed ? [cin, cout / g, ...ks] : [cout, cin / g, ...ks];
     const fanIn = shape[1] * ks.reduce((a, d) => a * d, 1);
-    const dtype = opts.dtype ?? "float32";
+    const dtype = o.dtype ?? "float32";
     const [kw, kb] = k.random.split(key);
-    const w = (opts.wInit ?? torchUniform(fanIn))(kw, shape, dtype);
-    if (opts.bias === false) return { w };
-    return { w, b: (opts.bInit ?? torchUniform(fanIn))(kb, [cout], dtype) };
-  };
+    const w = (o.wInit ?? torchUniform(fanIn))(kw, shape, dtype);
+    if (o.bias === false) return { w };
+    return { w, b: (o.bInit ?? torchUniform(fanIn))(kb, [cout], dtype) };
+  });
 }
 
-function checkParams(op: string, params: ConvParams, dims: number): [Tensor, Tensor | undefined] {
-  const { w, b } = params ?? {};
-  if (!(w instanceof k.Tensor) || w.ndim !== dims + 2) {
-    const got = w instanceof k.Tensor ? fmt(w.shape) : typeof w;
-    throw new TypeError(`${op}: params.w must be a rank-${dims + 2} kernel, got ${got}`);
+function checkParams(op: string, params: unknown, dims: number): [Tensor, Tensor | undefined] {
+  if (!E.isPlainObject(params)) {
+    throw E.typeError(op, `params must be {w, b} (from init), got ${E.describe(params)}`);
   }
-  if (b !== undefined && (!(b instanceof k.Tensor) || b.ndim !== 1)) {
-    const got = b instanceof k.Tensor ? fmt(b.shape) : typeof b;
-    throw new TypeError(`${op}: params.b must be a vector [outChannels] or absent, got ${got}`);
+  const { w, b } = params as ConvParams;
+  const kernel = E.checkTensorArg<Tensor>(op, w, "params.w");
+  if (kernel.ndim !== dims + 2) {
+    throw E.shapeError(op, `params.w must be a rank-${dims + 2} kernel, got ${fmt(kernel.shape)}`);
   }
-  return [w, b];
+  if (b !== undefined && E.checkTensorArg<Tensor>(op, b, "params.b").ndim !== 1) {
+    throw E.shapeError(op, `params.b must be a vector [outChannels], got ${fmt(b.shape)}`);
+  }
+  return [kernel, b];
 }
 
 function checkInput(op: string, x: unknown, dims: number): Tensor {
-  if (!(x instanceof k.Tensor)) throw new TypeError(`${op}: x must be a Tensor, got ${typeof x}`);
-  if (x.ndim !== dims + 2 && x.ndim !== dims + 1) {
-    throw mismatch(
-      `${op}: x must be [N, C, ${dims}-d spatial] or unbatched [C, ${dims}-d spatial], got ${
-        fmt(x.shape)
+  const t = E.checkTensorArg<Tensor>(op, x, "x");
+  if (t.ndim !== dims + 2 && t.ndim !== dims + 1) {
+    throw E.shapeError(
+      op,
+      `x must be [N, C, ${dims}-d spatial] or unbatched [C, ${dims}-d spatial], got ${
+        fmt(t.shape)
       }`,
     );
   }
-  return x;
+  return t;
 }
 
 /** Adds `b [O]` along the channel axis of `y` (axis 1, or 0 when unbatched). */
@@ -195,13 +255,13 @@ function addBias(y: Tensor, b: Tensor | undefined, dims: number): Tensor {
 }
 
 function makeApply(name: string, dims: number) {
-  const op = `${name}.apply`;
-  return (params: ConvParams, x: Tensor, opts: ConvApplyOptions = {}): Tensor => {
+  const op = `nn.${name}.apply`;
+  return E.publicOp(op, (params: ConvParams, x: Tensor, opts?: ConvApplyOptions): Tensor => {
     const [w, b] = checkParams(op, params, dims);
-    checkInput(op, x, dims);
-    const y = k.conv(x, w, { ...opts, groups: opts.groups ?? 1 });
-    return addBias(y, b, dims);
-  };
+    const t = checkInput(op, x, dims);
+    const o = checkApplyOptions(op, opts, dims, false);
+    return addBias(k.conv(t, w, { ...o, groups: o.groups ?? 1 }), b, dims);
+  });
 }
 
 /**
@@ -237,23 +297,24 @@ export const conv2d: Conv = { init: makeInit("conv2d", 2, false), apply: makeApp
  */
 export const conv3d: Conv = { init: makeInit("conv3d", 3, false), apply: makeApply("conv3d", 3) };
 
-function convTranspose2dApply(
-  params: ConvParams,
-  x: Tensor,
-  opts: ConvTransposeApplyOptions = {},
-): Tensor {
-  const op = "convTranspose2d.apply";
-  const [w, b] = checkParams(op, params, 2);
-  checkInput(op, x, 2);
-  const groups = opts.groups ?? 1;
-  if (b && b.shape[0] !== w.shape[1] * groups) {
-    throw mismatch(
-      `${op}: bias ${fmt(b.shape)} does not match w ${fmt(w.shape)} with groups ${groups} ` +
-        `(expected ${w.shape[1] * groups} output channels)`,
-    );
-  }
-  return addBias(k.convTranspose(x, w, { ...opts, groups }), b, 2);
-}
+const convTranspose2dApply = E.publicOp(
+  "nn.convTranspose2d.apply",
+  (params: ConvParams, x: Tensor, opts?: ConvTransposeApplyOptions): Tensor => {
+    const op = "nn.convTranspose2d.apply";
+    const [w, b] = checkParams(op, params, 2);
+    const t = checkInput(op, x, 2);
+    const o = checkApplyOptions(op, opts, 2, true);
+    const groups = o.groups ?? 1;
+    if (b && b.shape[0] !== w.shape[1] * groups) {
+      throw E.shapeError(
+        op,
+        `bias ${fmt(b.shape)} does not match w ${fmt(w.shape)} with groups ${groups} ` +
+          `(expected ${w.shape[1] * groups} output channels)`,
+      );
+    }
+    return addBias(k.convTranspose(t, w, { ...o, groups }), b, 2);
+  },
+);
 
 /**
  * 2-D transposed convolution layer (torch's `nn.ConvTranspose2d`): `w [C, O/groups, kh, kw]`;
@@ -271,11 +332,28 @@ export const convTranspose2d: ConvTranspose = {
 };
 
 function checkImages(op: string, x: unknown): Tensor {
-  if (!(x instanceof k.Tensor) || (x.ndim !== 3 && x.ndim !== 4)) {
-    const got = x instanceof k.Tensor ? fmt(x.shape) : typeof x;
-    throw mismatch(`${op}: x must be [N, C, H, W] or [C, H, W], got ${got}`);
+  const t = E.checkTensorArg<Tensor>(op, x, "x");
+  if (t.ndim !== 3 && t.ndim !== 4) {
+    throw E.shapeError(op, `x must be [N, C, H, W] or [C, H, W], got ${fmt(t.shape)}`);
   }
-  return x;
+  return t;
+}
+
+/** Validates a 2-d pooling window and its options. @internal */
+export function checkPool2d(
+  op: string,
+  kernelSize: unknown,
+  opts: MaxPool2dOptions | AvgPool2dOptions | undefined,
+  max: boolean,
+): Record<string, unknown> {
+  checkSpatial(op, kernelSize, "kernelSize", 2, 1);
+  const keys = max ? ["stride", "padding", "dilation"] : ["stride", "padding", "countIncludePad"];
+  const o = E.checkOptions(op, opts as Record<string, unknown> | undefined, keys);
+  if (o.stride !== undefined) checkSpatial(op, o.stride, "stride", 2, 1);
+  if (o.padding !== undefined) checkSpatial(op, o.padding, "padding", 2, 0);
+  if (o.dilation !== undefined) checkSpatial(op, o.dilation, "dilation", 2, 1);
+  if (o.countIncludePad !== undefined) E.checkBool(op, o.countIncludePad, "countIncludePad");
+  return o;
 }
 
 /** Options of `maxPool2d` (as `k.maxPool`). */
@@ -307,9 +385,11 @@ export interface AvgPool2dOptions {
  * const y = k.nn.maxPool2d(k.zeros([8, 32, 28, 28]), 2); // [8, 32, 14, 14]
  * ```
  */
-export function maxPool2d(x: Tensor, kernelSize: Spatial, opts: MaxPool2dOptions = {}): Tensor {
-  return k.maxPool(checkImages("maxPool2d", x), kernelSize, opts);
-}
+export const maxPool2d: (x: Tensor, kernelSize: Spatial, opts?: MaxPool2dOptions) => Tensor = E
+  .publicOp("nn.maxPool2d", (x: Tensor, kernelSize: Spatial, opts?: MaxPool2dOptions): Tensor => {
+    const t = checkImages("nn.maxPool2d", x);
+    return k.maxPool(t, kernelSize, checkPool2d("nn.maxPool2d", kernelSize, opts, true));
+  });
 
 /**
  * 2-D average pooling (torch's `nn.AvgPool2d`) of `x [N, C, H, W]` or `[C, H, W]`.
@@ -319,9 +399,11 @@ export function maxPool2d(x: Tensor, kernelSize: Spatial, opts: MaxPool2dOptions
  * const y = k.nn.avgPool2d(k.zeros([8, 32, 28, 28]), 2); // [8, 32, 14, 14]
  * ```
  */
-export function avgPool2d(x: Tensor, kernelSize: Spatial, opts: AvgPool2dOptions = {}): Tensor {
-  return k.avgPool(checkImages("avgPool2d", x), kernelSize, opts);
-}
+export const avgPool2d: (x: Tensor, kernelSize: Spatial, opts?: AvgPool2dOptions) => Tensor = E
+  .publicOp("nn.avgPool2d", (x: Tensor, kernelSize: Spatial, opts?: AvgPool2dOptions): Tensor => {
+    const t = checkImages("nn.avgPool2d", x);
+    return k.avgPool(t, kernelSize, checkPool2d("nn.avgPool2d", kernelSize, opts, false));
+  });
 
 /** Options of `flatten`. */
 export interface FlattenOptions {
@@ -340,21 +422,25 @@ export interface FlattenOptions {
  * const y = k.nn.flatten(k.zeros([8, 64, 7, 7])); // [8, 3136]
  * ```
  */
-export function flatten(x: Tensor, opts: FlattenOptions = {}): Tensor {
-  const op = "flatten";
-  if (!(x instanceof k.Tensor)) throw new TypeError(`${op}: x must be a Tensor, got ${typeof x}`);
-  const r = Math.max(x.ndim, 1);
-  const norm = (a: unknown, what: string) => {
-    if (!Number.isInteger(a) || (a as number) < -r || (a as number) >= r) {
-      throw new RangeError(`${op}: ${what} ${String(a)} is out of range for x ${fmt(x.shape)}`);
-    }
-    return (a as number) < 0 ? (a as number) + r : (a as number);
-  };
-  const s = norm(opts.startAxis ?? 1, "startAxis"), e = norm(opts.endAxis ?? -1, "endAxis");
-  if (x.ndim === 0) return k.reshape(x, [1]);
-  if (s > e) {
-    throw new RangeError(`${op}: startAxis ${s} is after endAxis ${e} for x ${fmt(x.shape)}`);
-  }
-  const merged = x.shape.slice(s, e + 1).reduce((a, d) => a * d, 1);
-  return k.reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
+export const flatten: (x: Tensor, opts?: FlattenOptions) => Tensor = E.publicOp(
+  "nn.flatten",
+  (x: Tensor, opts?: FlattenOptions): Tensor => {
+    const op = "nn.flatten";
+    const t = E.checkTensorArg<Tensor>(op, x, "x");
+    const o = checkFlattenOptions(op, opts);
+    if (t.ndim === 0) return k.reshape(t, [1]);
+    const s = E.checkAxis(op, o.startAxis ?? 1, t.ndim, "startAxis");
+    const e = E.checkAxis(op, o.endAxis ?? -1, t.ndim, "endAxis");
+    if (s > e) throw E.rangeError(op, `startAxis ${s} is after endAxis ${e} for x ${fmt(t.shape)}`);
+    const merged = t.shape.slice(s, e + 1).reduce((a, d) => a * d, 1);
+    return k.reshape(t, [...t.shape.slice(0, s), merged, ...t.shape.slice(e + 1)]);
+  },
+);
+
+/** Validates `flatten`'s options. @internal */
+export function checkFlattenOptions(op: string, opts: FlattenOptions | undefined): FlattenOptions {
+  const o = E.checkOptions(op, opts, ["startAxis", "endAxis"]);
+  if (o.startAxis !== undefined) E.checkInt(op, o.startAxis, "startAxis");
+  if (o.endAxis !== undefined) E.checkInt(op, o.endAxis, "endAxis");
+  return o;
 }

@@ -69,12 +69,14 @@ export {
   type MlpParams,
 } from "./layers.ts";
 export {
-  type AffineNormInitOptions,
   type BatchNorm,
   batchNorm,
   type BatchNormApplyOptions,
   type BatchNormInitOptions,
   type BatchNormState,
+} from "./batch_norm.ts";
+export {
+  type AffineNormInitOptions,
   type GroupNorm,
   groupNorm,
   type GroupNormApplyOptions,

@@ -9,6 +9,8 @@
 import * as k from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 
+const E = k.errors;
+
 /** Parameters or state of a layer that has none: an empty object (a pytree with no leaves). */
 export type Empty = Record<string, never>;
 
@@ -69,42 +71,46 @@ export type Sequential<L extends readonly LayerLike[]> = Layer<
  * ```
  */
 export function fn(f: (x: Tensor) => Tensor, name?: string): Layer<Empty, Empty> {
-  if (typeof f !== "function") {
-    throw new TypeError(`layers.fn: f must be a function (x) => Tensor, got ${typeof f}`);
-  }
-  const label = name ?? (f.name || "fn");
+  return fnLayer("nn.layers.fn", f, name);
+}
+
+/** `fn` under the public name `op`. @internal */
+export function fnLayer(op: string, f: unknown, name?: unknown): Layer<Empty, Empty> {
+  const g = E.checkFunction<(x: Tensor) => Tensor>(op, f, "f");
+  const label = name === undefined ? (g.name || "fn") : E.checkString(op, name, "name");
   return {
     name: label,
     init: () => ({ params: {}, state: {} }),
     apply(_params, state, x) {
-      const y = f(x);
-      if (!(y instanceof k.Tensor)) {
-        throw new TypeError(`${label}: the function must return a Tensor, got ${typeof y}`);
+      const y = g(x);
+      if (!E.isTensorValue(y)) {
+        throw E.typeError(label, `the function must return a Tensor, got ${E.describe(y)}`);
       }
       return [y, state];
     },
   };
 }
 
-function asLayer(item: LayerLike, i: number): Layer {
-  if (typeof item === "function") return fn(item) as Layer;
+function asLayer(item: unknown, i: number): Layer {
+  if (typeof item === "function") return fnLayer("nn.sequential", item);
+  const l = item as Layer;
   if (
-    item === null || typeof item !== "object" || typeof item.init !== "function" ||
-    typeof item.apply !== "function"
+    item === null || typeof item !== "object" || typeof l.init !== "function" ||
+    typeof l.apply !== "function" || typeof l.name !== "string"
   ) {
-    throw new TypeError(
-      `sequential: layer ${i} must be a Layer ({init, apply, name}) or a function (x) => Tensor, got ${
-        item === null ? "null" : typeof item
+    throw E.typeError(
+      "nn.sequential",
+      `layers[${i}] must be a Layer ({name, init, apply}) or a function (x) => Tensor, got ${
+        E.describe(item)
       }`,
     );
   }
-  return item as Layer;
+  return l;
 }
 
-/** Re-raises `e` with the layer named in front, keeping its class and the original as cause. */
-function inLayer(e: unknown, i: number, name: string): never {
+/** Re-raises `e` with the layer named after `op: `, keeping its class and the original as cause. */
+function inLayer(op: string, e: unknown, i: number, name: string): never {
   if (!(e instanceof Error)) throw e;
-  const op = "sequential.apply";
   const msg = `${op}: layer ${i} (${name}): ${e.message}`;
   if (e instanceof k.KilnError) throw new k.KilnError(op, msg, { cause: e });
   const Cls = e instanceof TypeError ? TypeError : e instanceof RangeError ? RangeError : Error;
@@ -140,50 +146,59 @@ function inLayer(e: unknown, i: number, name: string): never {
  * ```
  */
 export function sequential<const L extends readonly LayerLike[]>(layers: L): Sequential<L> {
+  return sequentialImpl(layers) as Sequential<L>;
+}
+
+const sequentialImpl = E.publicOp("nn.sequential", (layers: unknown): Layer => {
   if (!Array.isArray(layers)) {
-    throw new TypeError(`sequential: layers must be an array, got ${typeof layers}`);
+    throw E.typeError("nn.sequential", `layers must be an array, got ${E.describe(layers)}`);
   }
   const ls = layers.map(asLayer);
   const n = ls.length;
-  type P = ParamsOf<Sequential<L>>;
-  type S = StateOf<Sequential<L>>;
-  const checkList = (what: string, v: unknown) => {
+  const checkList = (op: string, what: string, v: unknown) => {
     if (!Array.isArray(v) || v.length !== n) {
-      const got = Array.isArray(v) ? `${v.length} entries` : typeof v;
-      throw new TypeError(
-        `sequential.apply: ${what} must be an array with one entry per layer (${n}), got ${got}`,
-      );
+      const got = Array.isArray(v) ? `${v.length} entries` : E.describe(v);
+      throw E.typeError(op, `${what} must be an array with one entry per layer (${n}), got ${got}`);
     }
   };
-  return {
-    name: `sequential(${ls.map((l) => l.name).join(", ")})`,
-    init(key: Tensor) {
-      const keys = n > 0 ? k.random.split(key, n) : [];
-      const vars = ls.map((l, i) => l.init(keys[i]));
-      return { params: vars.map((v) => v.params) as P, state: vars.map((v) => v.state) as S };
-    },
-    apply(params: P, state: S, x: Tensor, ctx: ApplyContext): [Tensor, S] {
-      checkList("params", params);
-      checkList("state", state);
-      if (typeof ctx?.training !== "boolean") {
-        throw new TypeError(
-          `sequential.apply: ctx.training must be true or false, got ${String(ctx?.training)}`,
-        );
+  const init = E.publicOp("nn.sequential.init", (key: Tensor) => {
+    const keys = n > 0 ? k.random.split(key, n) : [];
+    const vars = ls.map((l, i) => {
+      try {
+        // A layer's own code runs as if the user had called it (its errors name it).
+        return E.userCallback((kk: Tensor) => l.init(kk))(keys[i]);
+      } catch (e) {
+        return inLayer("nn.sequential.init", e, i, l.name);
       }
+    });
+    return { params: vars.map((v) => v.params), state: vars.map((v) => v.state) };
+  });
+  const apply = E.publicOp(
+    "nn.sequential.apply",
+    (params: unknown, state: unknown, x: Tensor, ctx: ApplyContext): [Tensor, unknown[]] => {
+      const op = "nn.sequential.apply";
+      checkList(op, "params", params);
+      checkList(op, "state", state);
+      const c = E.checkOptions(op, ctx, ["training", "key"]);
+      E.checkBool(op, c.training, "ctx.training");
       const ps = params as unknown[], ss = state as unknown[];
       const newState: unknown[] = [];
       let h = x;
       ls.forEach((l, i) => {
-        const key = ctx.key === undefined ? undefined : k.random.foldIn(ctx.key, i);
+        const key = c.key === undefined ? undefined : k.random.foldIn(c.key, i);
         try {
-          const [y, s] = l.apply(ps[i], ss[i], h, { training: ctx.training, key });
+          const call = E.userCallback((p: unknown, s: unknown, t: Tensor) =>
+            l.apply(p, s, t, { training: c.training, key })
+          );
+          const [y, s] = call(ps[i], ss[i], h);
           h = y;
           newState.push(s);
         } catch (e) {
-          inLayer(e, i, l.name);
+          inLayer(op, e, i, l.name);
         }
       });
-      return [h, newState as S];
+      return [h, newState];
     },
-  };
-}
+  );
+  return { name: `sequential(${ls.map((l) => l.name).join(", ")})`, init, apply };
+});

@@ -139,6 +139,9 @@ for (const device of DEVICES) {
     allClose(y, want, { rtol: 1e-6, atol: 1e-7 }, "per channel");
     const yS = await read(k.data.normalize(x, 0.5, 0.25));
     allClose(yS, xs.map((v) => (v - 0.5) / 0.25), { rtol: 1e-6, atol: 1e-7 }, "scalar");
+    // Tensor statistics give the same values.
+    const yT = k.data.normalize(x, k.tensor(mean, { device }), k.tensor(std, { device }));
+    allClose(await read(yT), y, EXACT, "tensor mean/std");
     const jitted = k.jit((xx: k.Tensor) => k.data.normalize(xx, mean, std));
     allClose(await read(jitted(x) as k.Tensor), y, EXACT, "jit");
   });

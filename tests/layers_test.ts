@@ -343,8 +343,11 @@ Deno.test("layers: errors name the layer, the argument and the shapes", () => {
     ["sequential.apply", "params", "3"],
   );
   // deno-lint-ignore no-explicit-any
-  throwsWith(() => k.nn.sequential([L.flatten(), 3 as any]), ["sequential", "layer 1"]);
-  throwsWith(() => L.conv2d(3, 4, 3, { groups: 2 }), ["conv2d.init", "groups 2"]);
+  throwsWith(() => k.nn.sequential([L.flatten(), 3 as any]), ["nn.sequential", "layers[1]"]);
+  throwsWith(() => L.conv2d(3, 4, 3, { groups: 2 }), ["nn.layers.conv2d", "groups 2"]);
+  throwsWith(() => L.conv2d(3, 4, 3, { stride: 0 }), ["nn.layers.conv2d", "stride"]);
+  // deno-lint-ignore no-explicit-any
+  throwsWith(() => L.batchNorm(4, { momentun: 0.1 } as any), ["nn.layers.batchNorm", "momentun"]);
   throwsWith(() => L.dropout(1.5), ["layers.dropout", "rate"]);
   throwsWith(() => k.nn.conv2d.apply(params[0], k.zeros([1, 8, 8, 8, 8])), [
     "conv2d.apply",
