@@ -129,6 +129,17 @@ for (const device of DEVICES) {
     allClose(await r.data(), [10, 20, 0, 0, 20, 40], { rtol: 0, atol: 0 });
   });
 
+  Deno.test(`scatterAdd: thousands of updates to one element all land [${device}]`, async () => {
+    // On WebGPU every one of these contends for the same word (atomics / compare-exchange).
+    const n = 5000;
+    const ids = int32(Array.from({ length: n }, (_, j) => j % 7 === 0 ? 0 : 2), [n], device);
+    for (const dtype of ["float32", "int32"] as const) {
+      const r = k.scatterAdd(k.zeros([3], { dtype, device }), ids, 1);
+      const zeros = Math.ceil(n / 7);
+      assert.deepEqual(Array.from(await r.data()), [zeros, 0, n - zeros], dtype);
+    }
+  });
+
   Deno.test(`segmentSum equals a loop; out-of-range and negative ids dropped [${device}]`, async () => {
     const cases: [number[], number[], number][] = [
       [[8], [8], 4],
