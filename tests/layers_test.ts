@@ -314,6 +314,42 @@ Deno.test("layers: sequential nests, and fn/plain functions are parameter-free l
   assert.ok(model.name.startsWith("sequential(sequential(conv2d(1, 2, 3)"), model.name);
 });
 
+Deno.test("layers: per-example gradients through sequential (vmap of grad) equal one-example grads", async () => {
+  const L = k.nn.layers;
+  const model = k.nn.sequential([
+    L.conv2d(1, 2, 3, { padding: 1 }),
+    k.nn.relu,
+    L.flatten(),
+    L.linear(2 * 4 * 4, 3),
+  ]);
+  const { params, state } = model.init(k.random.key(0, { device: "cpu" }));
+  const x = randu([5, 1, 4, 4], 12, "cpu");
+  const y = k.tensor([0, 1, 2, 0, 1], { dtype: "int32", device: "cpu" });
+  const lossOne = (p: typeof params, xi: k.Tensor, yi: k.Tensor) => {
+    const [logits] = model.apply(p, state, k.expandDims(xi, 0), { training: false });
+    return k.nn.softmaxCrossEntropy(logits, k.expandDims(yi, 0));
+  };
+  const per = k.vmap(k.grad(lossOne), { inAxes: [null, 0, 0] })(params, x, y) as typeof params;
+  for (const i of [0, 3]) {
+    const xi = k.reshape(k.slice(x, [[i, i + 1]]), [1, 4, 4]);
+    const yi = k.reshape(k.slice(y, [[i, i + 1]]), []);
+    const g = k.grad(lossOne)(params, xi, yi) as typeof params;
+    const pick = (t: k.Tensor) => k.reshape(k.slice(t, [[i, i + 1]]), t.shape.slice(1));
+    allClose(
+      await read(pick(per[0].w)),
+      await read(g[0].w),
+      { rtol: 1e-5, atol: 1e-6 },
+      `kernel ${i}`,
+    );
+    allClose(
+      await read(pick(per[3].b)),
+      await read(g[3].b),
+      { rtol: 1e-5, atol: 1e-6 },
+      `bias ${i}`,
+    );
+  }
+});
+
 Deno.test("layers: errors name the layer, the argument and the shapes", () => {
   const L = k.nn.layers;
   const model = k.nn.sequential([L.conv2d(1, 4, 3), L.dropout(0.5), k.nn.relu]);
