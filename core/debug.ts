@@ -98,21 +98,39 @@ function calleeAt(url: string, line: number, col: number): string | undefined {
 }
 
 /**
- * An origin read off the stack. The op name is worked out only when an error shows it: from
- * the identifier at the user's call site (exact even for ops made by factories, whose frames
- * are anonymous), else from the library frame's function name.
+ * An origin read off the stack, lazily: building a node only captures V8's structured stack
+ * (microseconds); formatting it, which maps every frame through source maps (about a
+ * millisecond), happens only when an error shows the origin. The op name is the public op that
+ * was running (core/errors.ts), else the identifier at the user's call site (exact even for ops
+ * made by factories, whose frames are anonymous), else the library frame's function name.
  */
 class StackOrigin implements Origin {
-  private name: string | undefined;
-  constructor(
-    private readonly fallback: string,
-    readonly site: string,
-    private readonly url: string,
-    private readonly line: number,
-    private readonly col: number,
-  ) {}
+  private resolved: { op: string; site: string } | undefined;
+  constructor(private stack: Error | undefined, private readonly current: string | undefined) {}
+  private resolve(): { op: string; site: string } {
+    if (this.resolved) return this.resolved;
+    const text = this.stack?.stack ?? "";
+    this.stack = undefined;
+    let lastLib: RegExpExecArray | null = null;
+    for (const line of text.split("\n")) {
+      const m = FRAME.exec(line);
+      if (!m) continue;
+      if (isLibrary(m[2])) {
+        lastLib = m;
+        continue;
+      }
+      const op = this.current ?? calleeAt(m[2], +m[3], +m[4]) ??
+        (lastLib ? opName(lastLib[1], lastLib[2]) : opName(m[1], m[2]));
+      return this.resolved = { op, site: shortSite(m[2], m[3], m[4]) };
+    }
+    const op = this.current ?? (lastLib ? opName(lastLib[1], lastLib[2]) : "unknown");
+    return this.resolved = { op, site: "" };
+  }
   get op(): string {
-    return this.name ??= calleeAt(this.url, this.line, this.col) ?? this.fallback;
+    return this.resolve().op;
+  }
+  get site(): string {
+    return this.resolve().site;
   }
 }
 
@@ -134,30 +152,15 @@ class DerivedOrigin implements Origin {
 
 let override: Origin | undefined;
 
-/** The origin of a node being built now: an active override, else read off the stack. */
+/** The origin of a node being built now: an active override, else the stack (lazily). */
 function captureFromStack(): Origin | undefined {
   if (override) return override;
   const E = Error as { stackTraceLimit?: number };
   const limit = E.stackTraceLimit;
-  E.stackTraceLimit = 200;
-  const stack = new Error().stack ?? "";
+  E.stackTraceLimit = 200; // deep library stacks under jit/grad before the user's frame
+  const stack = new Error();
   E.stackTraceLimit = limit;
-  let lastLib: RegExpExecArray | null = null;
-  for (const line of stack.split("\n")) {
-    const m = FRAME.exec(line);
-    if (!m) continue;
-    if (isLibrary(m[2])) {
-      lastLib = m;
-      continue;
-    }
-    const site = shortSite(m[2], m[3], m[4]);
-    // The public op running now (core/errors.ts) names composites exactly (`nn.mlp.apply`).
-    const cur = currentOp();
-    if (cur) return { op: cur, site };
-    const fallback = lastLib ? opName(lastLib[1], lastLib[2]) : opName(m[1], m[2]);
-    return new StackOrigin(fallback, site, m[2], +m[3], +m[4]);
-  }
-  return lastLib ? { op: opName(lastLib[1], lastLib[2]), site: "" } : undefined;
+  return new StackOrigin(stack, currentOp());
 }
 
 /**

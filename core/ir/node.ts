@@ -56,8 +56,11 @@ export class Node {
   readonly id: number = nextId++;
   /** The device buffer once realized. */
   buffer: BufferHandle | null = null;
-  /** The user-level op and source line that built this node (NaN debugging only). */
-  readonly origin: Origin | undefined = captureOrigin?.();
+  /**
+   * The user-level op and source line that built this node (NaN debugging only; dropped with
+   * the sources once the node is realized, so the stacks it holds never pile up).
+   */
+  origin: Origin | undefined = captureOrigin?.();
 
   constructor(
     public op: string,
@@ -80,5 +83,6 @@ export class Node {
     this.op = "buffer";
     this.src = [];
     this.arg = undefined;
+    this.origin = undefined;
   }
 }
