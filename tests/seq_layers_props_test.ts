@@ -64,6 +64,34 @@ for (const device of DEVICES) {
     );
   });
 
+  Deno.test(`seq props: masked scores far above the max and empty rows stay finite [${device}]`, async () => {
+    // Query 0 may see keys 0 and 1 only, while its score with key 2 is 1e4 (exp would overflow);
+    // query 1 may see nothing.
+    const q = k.tensor([[1, 0], [0, 1]], { dtype: "float32", device });
+    const kk = k.tensor([[0.5, 0], [-0.5, 0], [1e4, 0]], { dtype: "float32", device });
+    const v = k.tensor([[1, 2], [3, 4], [5, 6]], { dtype: "float32", device });
+    const mask = k.tensor([[true, true, false], [false, false, false]], { device });
+    const f = (a: k.Tensor, b: k.Tensor, c: k.Tensor) =>
+      k.nn.dotProductAttention(a, b, c, { mask, scale: 1 });
+    const p0 = 1 / (1 + Math.exp(-1)); // softmax of scores [0.5, -0.5]
+    allClose(await read(f(q, kk, v)), [p0 + 3 * (1 - p0), 2 * p0 + 4 * (1 - p0), 0, 0], {
+      rtol: 1e-5,
+      atol: 1e-6,
+    });
+    const g = k.grad((a: k.Tensor, b: k.Tensor, c: k.Tensor) => k.sum(f(a, b, c)), {
+      argnums: [0, 1, 2],
+    })(
+      q,
+      kk,
+      v,
+    ) as unknown as k.Tensor[];
+    for (const [i, t] of g.entries()) {
+      const d = await read(t);
+      assert.ok(d.every(Number.isFinite), `gradient ${i} is finite: ${d}`);
+    }
+    allClose(await read(g[2]), [p0, p0, 1 - p0, 1 - p0, 0, 0], { rtol: 1e-5, atol: 1e-7 }, "dv");
+  });
+
   Deno.test(`seq props: vmap over cells equals the batched cell [${device}]`, async () => {
     const x = randn([4, 3], 11), h = randn([4, 5], 12), c = randn([4, 5], 13);
     for (const name of ["rnnCell", "lstmCell", "gruCell"] as const) {
