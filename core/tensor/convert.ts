@@ -75,7 +75,7 @@ export function align(
   dtype?: DType,
   device0?: string,
 ): { nodes: Node[]; dtype: DType; shape: number[] } {
-  xs.forEach((x, i) => checkLike(op, x, `argument ${i}`));
+  xs.forEach((x, i) => checkLike(op, x, xs.length <= 2 ? ["x", "y"][i] : `argument ${i}`));
   const d = dtype ?? resultDtype(xs);
   const ts = xs.filter((x): x is Tensor => x instanceof Tensor);
   const device = ts[0]?.device ?? device0 ?? defaultDevice();

@@ -65,6 +65,8 @@ export function backward(
   const ct = new Map<Node, Node>();
   // Cotangents of call outputs, gathered from their `proj` nodes (which come later in the tape).
   const callCts = new Map<Node, (Node | null)[]>();
+  // A call's VJP computes only the cotangents the sweep can use (on the tape or asked for).
+  const wanted = new Set<Node>([...ins, ...entries.map((e) => e.node)]);
   outs.forEach((o, i) => accumulate(ct, o, cts[i]));
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
@@ -74,7 +76,8 @@ export function backward(
       if (!gs) continue;
       if (!p.call?.vjp) throw shapeError("vjp", `${e.op} is not reverse-differentiable`);
       const eq = { src: e.src, arg: e.arg, out: e.node };
-      withDerivedOrigin(e.node, "gradient", () => p.call!.vjp!(gs, eq)).forEach((gi, j) => {
+      const needed = e.src.map((s) => wanted.has(s));
+      withDerivedOrigin(e.node, "gradient", () => p.call!.vjp!(gs, eq, needed)).forEach((gi, j) => {
         if (gi) accumulate(ct, e.src[j], gi);
       });
       continue;
@@ -305,6 +308,14 @@ function gradImpl(
   args: unknown[],
 ): [unknown, unknown] {
   const { nums, single } = normArgnums(opts.argnums);
+  for (const a of nums) {
+    if (a < args.length && flatten(args[a] as PyTree<unknown>)[0].length === 0) {
+      throw typeError(
+        op,
+        `argument ${a} holds no tensor to differentiate, got ${describe(args[a])}`,
+      );
+    }
+  }
   const pick = (o: unknown) => {
     if (!opts.hasAux) return o;
     if (!Array.isArray(o) || o.length !== 2) {
