@@ -23,8 +23,15 @@
  * user at top level, the callback runs with no context, so `jit(f)`'s ops each report their
  * own name (`matmul: …`), never `jit`. Called by another public function (an optimizer using
  * `tree.map` on its own internal callback), the callback keeps that caller's name
- * (`optim.adam`). A wrapper that forwards a user's function (foriLoop's body passed to scan)
- * wraps it itself, so the user's body sees the user's context, not `foriLoop`.
+ * (`optim.adam`). A wrapper that forwards a user's function to another public function
+ * (hessian passing f to jacfwd/jacrev, an optimizer passing a schedule on) wraps it itself
+ * first; nested wrappers compose, so the user's code still sees the user's context.
+ *
+ * Under tracing this gives: inside `jit(f)`, `vmap(f)`, `grad(f)`, `scan(f, …)` or a `cond`
+ * branch, each op the user's `f` calls reports its own name; work the transform does itself
+ * (signature checks, VJP/JVP and batching rules, the loop's carry checks) runs in the
+ * transform's context and reports `jit`, `vmap`, `grad`, `scan`, `foriLoop`, …. Nodes built
+ * while a public op runs can be attributed to it with `currentOp()` (KILN_DEBUG_NANS does).
  *
  * The context is synchronous: an `async` public function has it until its first `await`, so
  * errors raised after an await must name the op explicitly (they do: the helpers fall back to
