@@ -589,10 +589,13 @@ Deno.test("api surface: every function rejects every kind of wrong argument", as
     if (f) failures.push(f);
   }
   const ms = performance.now() - t0;
+  const nullary = ENTRIES.filter((e) => e.params.length === 0).map((e) => e.name);
   console.log(
-    `api surface: ${CASES.length} calls, ${fns.size} functions x ${kinds.size} kinds of wrong ` +
-      `input (${new Set(CASES.map((c) => c.wrong)).size} distinct), ${ms.toFixed(0)} ms; ` +
-      `${failures.length} failures`,
+    `api surface: ${ENTRIES.length} functions and methods enumerated; ${fns.size} tested, ` +
+      `${Object.keys(EXEMPT).length} exempt, ${nullary.length} take no arguments ` +
+      `(${nullary.join(", ")}); ${CASES.length} calls, ${kinds.size} (parameter kind, wrong ` +
+      `value) pairs, ${new Set(CASES.map((c) => c.wrong)).size} distinct wrong values, ` +
+      `${ms.toFixed(0)} ms; ${failures.length} failures`,
   );
   assert.deepStrictEqual(failures, []);
 });
