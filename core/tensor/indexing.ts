@@ -73,7 +73,9 @@ export interface OneHotOptions {
 export function oneHot(labels: TensorLike, n: number, opts: OneHotOptions = {}): Tensor {
   return userOp("oneHot", () => {
     const l = asTensor("oneHot", labels, "labels");
-    if (l.dtype !== "int32") throw typeError("oneHot", `labels must be int32, got ${l.dtype}`);
+    if (l.dtype !== "int32") {
+      throw typeError("oneHot", `labels must be int32, got ${l.dtype}${fmt(l.shape)}`);
+    }
     checkInt("oneHot", n, "n", 1);
     const o = checkOptions("oneHot", opts, ["dtype"]);
     const d = o.dtype === undefined ? "float32" : checkDtype("oneHot", o.dtype);
