@@ -467,6 +467,21 @@ const ROWS: Row[] = [
     prefix: "add",
   },
   {
+    what: "transpose misuse inside vmap(jit(f))",
+    call: () => k.vmap(k.jit((x: k.Tensor) => k.transpose(x, [0, 0])))(z([3, 2, 2])),
+    cls: RangeError,
+    prefix: "transpose",
+  },
+  {
+    what: "sum misuse inside grad of a scan",
+    call: () =>
+      k.grad((h: k.Tensor) =>
+        k.sum(k.scan((c: k.Tensor, x: k.Tensor) => [k.sum(c, { axis: 2 }), x], h, z([3]))[0])
+      )(z([2])),
+    cls: RangeError,
+    prefix: "sum",
+  },
+  {
     what: "reshape misuse inside a scan body",
     call: () => k.scan((c: k.Tensor, x: k.Tensor) => [c, k.reshape(x, [7])], z([]), z([3, 2])),
     cls: k.KilnError,
