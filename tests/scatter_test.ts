@@ -195,6 +195,30 @@ for (const device of DEVICES) {
         }
       }
     }
+    // segmentSum and per-example gradients of an embedding lookup (batched ids and cotangents).
+    const segs = k.vmap((d: k.Tensor, i: k.Tensor) => k.segmentSum(d, i, 3))(ub, ib);
+    const E = k.tensor(values(8, "float32", 13), { shape: [4, 2], device });
+    const perEx = k.vmap(
+      (i: k.Tensor, u: k.Tensor) =>
+        k.grad((e: k.Tensor) => k.take(e, i, { axis: 0 }).mul(u).sum())(E),
+      { inAxes: [0, 0] },
+    )(ib, ub) as k.Tensor;
+    for (let b = 0; b < B; b++) {
+      const i = k.take(ib, b, { axis: 0 }), u = k.take(ub, b, { axis: 0 });
+      allClose(
+        await k.take(segs, b, { axis: 0 }).data(),
+        await k.segmentSum(u, i, 3).data(),
+        tolFor("float32", device),
+        `segmentSum example ${b}`,
+      );
+      const want = k.grad((e: k.Tensor) => k.take(e, i, { axis: 0 }).mul(u).sum())(E);
+      allClose(
+        await k.take(perEx, b, { axis: 0 }).data(),
+        await want.data(),
+        tolFor("float32", device),
+        `per-example embedding gradient ${b}`,
+      );
+    }
     // A batch axis that is not the leading one, scattering along axis 1.
     const g = k.vmap((x: k.Tensor, i: k.Tensor) => k.scatterAdd(x, i, 1, { axis: 1 }), {
       inAxes: [1, 0],
