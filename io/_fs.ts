@@ -36,9 +36,7 @@ export function fsError(op: string, verb: string, path: string, e: unknown): Err
   if (e instanceof Deno.errors.NotFound) {
     why = verb === "read" ? "no such file" : "its directory does not exist";
   } else if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
-    why = `permission denied (${(e as Error).message}; run with --allow-${
-      verb === "read" ? "read" : "read --allow-write"
-    })`;
+    why = `permission denied (${(e as Error).message})`;
   } else if (e instanceof Deno.errors.IsADirectory) {
     why = "it is a directory";
   } else {
@@ -68,7 +66,9 @@ export async function writeAtomic(op: string, target: string, bytes: Uint8Array)
       if (e.isFile && stale.test(e.name)) await Deno.remove(`${dir}${e.name}`).catch(() => {});
     }
   } catch (e) {
-    throw fsError(op, "write", target, e);
+    // Without read permission the directory cannot be listed: skip the clean-up, still save.
+    const denied = e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable;
+    if (!denied) throw fsError(op, "write", target, e);
   }
   const suffix = crypto.getRandomValues(new Uint32Array(2)).join("");
   const tmp = `${dir}.${name}.${suffix}.tmp`;
