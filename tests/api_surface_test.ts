@@ -618,3 +618,68 @@ Deno.test("api surface: random wrong arguments in random contexts (fast-check)",
   );
   assert.deepStrictEqual([...failures].sort(), []);
 });
+
+Deno.test("api surface: what optimizers and schedules return checks its arguments too", async () => {
+  // Every optim factory that builds with plain arguments: its transformation's update, or the
+  // schedule it returns, gets wrong arguments and must name the factory (optim.adam: …).
+  const failures: string[] = [];
+  const w = { w: z([2]), b: z([3]) };
+  let built = 0, calls = 0;
+  for (const e of ENTRIES.filter((e) => e.name.startsWith("optim."))) {
+    if (e.name === "optim.identity") continue; // passes updates through unchanged, by design
+    const args = e.params.map((_, i) => {
+      const kind = kindOf(e, i);
+      return kind === "hyper" || kind === "number" ? 0.1 : validOf(kind, [2]);
+    });
+    if (args.some((a) => a === NONE)) continue;
+    let made: unknown;
+    try {
+      made = e.fn(...args);
+    } catch {
+      continue; // needs options (schedules): covered by the cases above
+    }
+    const attempts: [string, () => unknown][] = [];
+    if (typeof made === "function") {
+      for (const bad of [Symbol("s"), "3", null, {}]) {
+        attempts.push([`schedule(${describeArg(bad)})`, () => (made as Fn)(bad)]);
+      }
+    } else if (made && typeof (made as { update?: unknown }).update === "function") {
+      const t = made as k.optim.GradientTransformation;
+      const state = t.init(w);
+      attempts.push(
+        ["update(symbol)", () => t.update(Symbol("g") as never, state, w)],
+        ["update(string leaf)", () => t.update({ w: "g", b: z([3]) } as never, state, w)],
+      );
+      // Only a state holding per-parameter leaves (not stateless scale or plain sgd, not just
+      // a step count) has a structure to hold updates to.
+      if (k.tree.leaves(state).length > 1) {
+        attempts.push(
+          ["update(other structure)", () => t.update({ w: z([2]), extra: z([1]) }, state, w)],
+          ["update(wrong state)", () => t.update(w, "state" as never, w)],
+          ["init(string leaf)", () => t.init({ w: "p", b: z([3]) })],
+        );
+      }
+    } else continue;
+    built++;
+    for (const [label, call] of attempts) {
+      calls++;
+      try {
+        await call();
+        failures.push(`${e.name}: ${label} accepted`);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (
+          !msg.startsWith(`${e.name}: `) || INTERNAL.test(msg) && !/got (undefined|null)/.test(msg)
+        ) {
+          failures.push(`${e.name}: ${label}: ${(err as Error).name}: ${msg}`);
+        }
+      }
+    }
+  }
+  console.log(`api surface: ${built} built transformations/schedules, ${calls} calls`);
+  assert.deepStrictEqual(failures, []);
+});
+
+function describeArg(v: unknown): string {
+  return typeof v === "symbol" ? "symbol" : JSON.stringify(v);
+}
