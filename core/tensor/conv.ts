@@ -16,6 +16,7 @@ import type { Node } from "../ir/node.ts";
 import * as B from "../ir/build.ts";
 import type { WindowArg } from "../ir/window.ts";
 import { fmt } from "../shape.ts";
+import { checkOptions, describe, rangeError, shapeError, typeError, userOp } from "../errors.ts";
 import { asTensor, castNode, sameDevice, wrap } from "./convert.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -68,19 +69,24 @@ export function perAxis(
   min: number,
 ): number[] {
   const list = v === undefined ? Array(n).fill(dflt) : typeof v === "number" ? Array(n).fill(v) : v;
-  if (!Array.isArray(list) && !(typeof v === "number")) {
-    throw new TypeError(`${op}: ${what} must be a number or an array of ${n}, got ${typeof v}`);
+  if (!Array.isArray(list)) {
+    throw typeError(op, `${what} must be a number or an array of ${n}, got ${describe(v)}`);
   }
   if (list.length !== n) {
-    throw new RangeError(
-      `${op}: ${what} has ${list.length} entries (${fmt(list as number[])}) but there are ${n} ` +
+    throw rangeError(
+      op,
+      `${what} has ${list.length} entries (${fmt(list as number[])}) but there are ${n} ` +
         `spatial axes`,
     );
   }
   for (const x of list) {
-    if (typeof x !== "number" || !Number.isInteger(x) || x < min) {
-      throw new RangeError(
-        `${op}: ${what} must be integers >= ${min}, got ${Array.isArray(v) ? fmt(v) : String(v)}`,
+    if (typeof x !== "number") {
+      throw typeError(op, `${what} must be integers, got ${describe(v)}`);
+    }
+    if (!Number.isInteger(x) || x < min) {
+      throw rangeError(
+        op,
+        `${what} must be integers >= ${min}, got ${Array.isArray(v) ? fmt(v) : String(v)}`,
       );
     }
   }
@@ -91,9 +97,7 @@ export function perAxis(
 function floatDtype(op: string, x: Tensor, w: Tensor, xs = "x", ws = "w"): DType {
   const d = promote(x.dtype, w.dtype);
   if (!isFloat(x.dtype) || !isFloat(w.dtype)) {
-    throw new TypeError(
-      `${op}: ${xs} and ${ws} must be float tensors, got ${x.dtype} and ${w.dtype}`,
-    );
+    throw typeError(op, `${xs} and ${ws} must be float tensors, got ${x.dtype} and ${w.dtype}`);
   }
   return d;
 }
@@ -101,16 +105,16 @@ function floatDtype(op: string, x: Tensor, w: Tensor, xs = "x", ws = "w"): DType
 /** Batched input `[N, C, ...spatial]` (unbatched `[C, ...spatial]` gains N = 1). */
 function batchedInput(op: string, x: Tensor, w: Tensor, n: number): [Node, boolean] {
   if (n < 1 || n > 3) {
-    throw new RangeError(
-      `${op}: w must be [out, in/groups, ...kernel] with 1 to 3 spatial axes, got w ${
-        fmt(w.shape)
-      }`,
+    throw rangeError(
+      op,
+      `w must be [out, in/groups, ...kernel] with 1 to 3 spatial axes, got w ${fmt(w.shape)}`,
     );
   }
   if (x.ndim === n + 1) return [B.reshape(x.node, [1, ...x.shape]), true];
   if (x.ndim !== n + 2) {
-    throw new RangeError(
-      `${op}: x ${fmt(x.shape)} must be [N, C, ...spatial] (or [C, ...spatial]) with ${n} ` +
+    throw shapeError(
+      op,
+      `x ${fmt(x.shape)} must be [N, C, ...spatial] (or [C, ...spatial]) with ${n} ` +
         `spatial axes to match w ${fmt(w.shape)}`,
     );
   }
@@ -118,8 +122,11 @@ function batchedInput(op: string, x: Tensor, w: Tensor, n: number): [Node, boole
 }
 
 function checkGroups(op: string, groups: unknown): number {
-  if (typeof groups !== "number" || !Number.isInteger(groups) || groups < 1) {
-    throw new RangeError(`${op}: groups must be a positive integer, got ${String(groups)}`);
+  if (typeof groups !== "number") {
+    throw typeError(op, `groups must be a positive integer, got ${describe(groups)}`);
+  }
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw rangeError(op, `groups must be a positive integer, got ${String(groups)}`);
   }
   return groups;
 }
@@ -136,7 +143,7 @@ function convPads(
   if (padding === undefined || padding === "valid") return kernel.map(() => [0, 0]);
   if (padding === "same") {
     if (stride.some((s) => s !== 1)) {
-      throw new RangeError(`${op}: padding "same" needs stride 1, got stride ${fmt(stride)}`);
+      throw rangeError(op, `padding "same" needs stride 1, got stride ${fmt(stride)}`);
     }
     // As torch: the extra pad of an even-sized (dilated) kernel goes on the high side.
     return kernel.map((k, i) => {
@@ -148,14 +155,13 @@ function convPads(
     return perAxis(op, "padding", padding, n, 0, 0).map((p) => [p, p]);
   }
   if (!Array.isArray(padding)) {
-    throw new TypeError(
-      `${op}: padding must be "valid", "same", a number or an array, got ${typeof padding}`,
+    throw typeError(
+      op,
+      `padding must be "valid", "same", a number or an array, got ${typeof padding}`,
     );
   }
   if (padding.length !== n) {
-    throw new RangeError(
-      `${op}: padding has ${padding.length} entries but there are ${n} spatial axes`,
-    );
+    throw rangeError(op, `padding has ${padding.length} entries but there are ${n} spatial axes`);
   }
   return padding.map((p) => {
     const pair = typeof p === "number" ? [p, p] : p;
@@ -163,8 +169,9 @@ function convPads(
       !Array.isArray(pair) || pair.length !== 2 ||
       pair.some((v) => typeof v !== "number" || !Number.isInteger(v) || v < 0)
     ) {
-      throw new RangeError(
-        `${op}: padding entries must be non-negative integers or [lo, hi] pairs, got ${
+      throw rangeError(
+        op,
+        `padding entries must be non-negative integers or [lo, hi] pairs, got ${
           JSON.stringify(padding)
         }`,
       );
@@ -222,67 +229,73 @@ const range = (a: number, b: number) => [...Array(b - a).keys()].map((i) => i + 
  * @example k.conv(x, w, { stride: 1, padding: 1 }) // [32,1,28,28] * [16,1,3,3] -> [32,16,28,28]
  */
 export function conv(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
-  const op = "conv";
-  const xt = asTensor(op, x, "x"), wt = asTensor(op, w, "w");
-  sameDevice(op, [xt, wt]);
-  const n = wt.ndim - 2;
-  const [xb, unbatched] = batchedInput(op, xt, wt, n);
-  const dtype = floatDtype(op, xt, wt);
-  const groups = checkGroups(op, opts.groups ?? 1);
-  const [N, C, ...S] = xb.shape;
-  const [O, Cg, ...K] = wt.shape;
-  if (Cg * groups !== C) {
-    throw new RangeError(
-      `${op}: x ${fmt(xt.shape)} has ${C} channels but w ${fmt(wt.shape)} expects ${Cg * groups}` +
-        (groups > 1 ? ` (${Cg} per group × ${groups} groups)` : ""),
-    );
-  }
-  if (O % groups !== 0) {
-    throw new RangeError(
-      `${op}: groups ${groups} does not divide the ${O} output channels of w ${fmt(wt.shape)}`,
-    );
-  }
-  if (K.some((k) => k < 1)) throw new RangeError(`${op}: w ${fmt(wt.shape)} has an empty kernel`);
-  const stride = perAxis(op, "stride", opts.stride, n, 1, 1);
-  const dilation = perAxis(op, "dilation", opts.dilation, n, 1, 1);
-  const pads = convPads(op, opts.padding, K, stride, dilation);
-  const Sp = S.map((s, i) => s + pads[i][0] + pads[i][1]);
-  const Osz = Sp.map((s, i) => windowCount(s, K[i], stride[i], dilation[i]));
-  Osz.forEach((o, i) => {
-    if (o < 1) {
-      throw new RangeError(
-        `${op}: the dilated kernel (${dilation[i] * (K[i] - 1) + 1}) is larger than the padded ` +
-          `input (${Sp[i]}) along spatial axis ${i}: x ${fmt(xt.shape)}, w ${fmt(wt.shape)}`,
+  return userOp("conv", () => {
+    const op = "conv";
+    opts = checkOptions(op, opts, ["stride", "padding", "dilation", "groups"]);
+    const xt = asTensor(op, x, "x"), wt = asTensor(op, w, "w");
+    sameDevice(op, [xt, wt]);
+    const n = wt.ndim - 2;
+    const [xb, unbatched] = batchedInput(op, xt, wt, n);
+    const dtype = floatDtype(op, xt, wt);
+    const groups = checkGroups(op, opts.groups ?? 1);
+    const [N, C, ...S] = xb.shape;
+    const [O, Cg, ...K] = wt.shape;
+    if (Cg * groups !== C) {
+      throw shapeError(
+        op,
+        `x ${fmt(xt.shape)} has ${C} channels but w ${fmt(wt.shape)} expects ${Cg * groups}` +
+          (groups > 1 ? ` (${Cg} per group × ${groups} groups)` : ""),
       );
     }
+    if (O % groups !== 0) {
+      throw shapeError(
+        op,
+        `groups ${groups} does not divide the ${O} output channels of w ${fmt(wt.shape)}`,
+      );
+    }
+    if (K.some((k) => k < 1)) throw rangeError(op, `w ${fmt(wt.shape)} has an empty kernel`);
+    const stride = perAxis(op, "stride", opts.stride, n, 1, 1);
+    const dilation = perAxis(op, "dilation", opts.dilation, n, 1, 1);
+    const pads = convPads(op, opts.padding, K, stride, dilation);
+    const Sp = S.map((s, i) => s + pads[i][0] + pads[i][1]);
+    const Osz = Sp.map((s, i) => windowCount(s, K[i], stride[i], dilation[i]));
+    Osz.forEach((o, i) => {
+      if (o < 1) {
+        throw rangeError(
+          op,
+          `the dilated kernel (${dilation[i] * (K[i] - 1) + 1}) is larger than the padded ` +
+            `input (${Sp[i]}) along spatial axis ${i}: x ${fmt(xt.shape)}, w ${fmt(wt.shape)}`,
+        );
+      }
+    });
+    const G = groups, Og = O / G;
+    let xn = castNode(xb, dtype);
+    if (pads.some(([a, b]) => a || b)) {
+      xn = makeNode("pad", [xn], { pads: [[0, 0], [0, 0], ...pads], value: 0 });
+    }
+    // Product axes [N, G, Og, Cg, K…, O…], summed over Cg and K…. Output positions last: the
+    // columns of the input gradient then come out [.., C, K…, O…], and folding them back
+    // (col2im) reads along image rows.
+    const win = windowNode(xn, K, stride, dilation, Osz); // [N, C, O…, K…]
+    const xg = B.reshape(win, [N, G, 1, Cg, ...Osz, ...K]);
+    const full = [N, G, Og, Cg, ...K, ...Osz];
+    const xp = makeNode("permute", [xg], [
+      0,
+      1,
+      2,
+      3,
+      ...range(4 + n, 4 + 2 * n),
+      ...range(4, 4 + n),
+    ]);
+    const xe = B.expand(xp, full);
+    const wn = castNode(wt.node, dtype);
+    const we = B.expand(B.reshape(wn, [1, G, Og, Cg, ...K, ...Osz.map(() => 1)]), full);
+    const prod = makeNode("mul", [xe, we]);
+    const summed = makeNode("sum", [prod], range(3, 4 + n));
+    let y = B.reshape(summed, [N, O, ...Osz]);
+    if (unbatched) y = B.reshape(y, [O, ...Osz]);
+    return wrap(y);
   });
-  const G = groups, Og = O / G;
-  let xn = castNode(xb, dtype);
-  if (pads.some(([a, b]) => a || b)) {
-    xn = makeNode("pad", [xn], { pads: [[0, 0], [0, 0], ...pads], value: 0 });
-  }
-  // Product axes [N, G, Og, Cg, K…, O…], summed over Cg and K…. Output positions last: the
-  // columns of the input gradient then come out [.., C, K…, O…], and folding them back
-  // (col2im) reads along image rows.
-  const win = windowNode(xn, K, stride, dilation, Osz); // [N, C, O…, K…]
-  const xg = B.reshape(win, [N, G, 1, Cg, ...Osz, ...K]);
-  const full = [N, G, Og, Cg, ...K, ...Osz];
-  const xp = makeNode("permute", [xg], [
-    0,
-    1,
-    2,
-    3,
-    ...range(4 + n, 4 + 2 * n),
-    ...range(4, 4 + n),
-  ]);
-  const xe = B.expand(xp, full);
-  const wn = castNode(wt.node, dtype);
-  const we = B.expand(B.reshape(wn, [1, G, Og, Cg, ...K, ...Osz.map(() => 1)]), full);
-  const prod = makeNode("mul", [xe, we]);
-  const summed = makeNode("sum", [prod], range(3, 4 + n));
-  let y = B.reshape(summed, [N, O, ...Osz]);
-  if (unbatched) y = B.reshape(y, [O, ...Osz]);
-  return wrap(y);
 }
 
 /**
@@ -293,73 +306,80 @@ export function conv(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
  * @example k.convTranspose(z, w, { stride: 2, padding: 1, outputPadding: 1 }) // upsample 2×
  */
 export function convTranspose(x: Tensor, w: Tensor, opts: ConvTransposeOptions = {}): Tensor {
-  const op = "convTranspose";
-  const xt = asTensor(op, x, "x"), wt = asTensor(op, w, "w");
-  sameDevice(op, [xt, wt]);
-  const n = wt.ndim - 2;
-  const [xb, unbatched] = batchedInput(op, xt, wt, n);
-  const dtype = floatDtype(op, xt, wt);
-  const groups = checkGroups(op, opts.groups ?? 1);
-  const [N, C, ...H] = xb.shape;
-  const [Cw, Og, ...K] = wt.shape;
-  if (Cw !== C) {
-    throw new RangeError(
-      `${op}: x ${fmt(xt.shape)} has ${C} channels but w ${fmt(wt.shape)} expects ${Cw}`,
-    );
-  }
-  if (C % groups !== 0) {
-    throw new RangeError(
-      `${op}: groups ${groups} does not divide the ${C} input channels of x ${fmt(xt.shape)}`,
-    );
-  }
-  if (K.some((k) => k < 1)) throw new RangeError(`${op}: w ${fmt(wt.shape)} has an empty kernel`);
-  const stride = perAxis(op, "stride", opts.stride, n, 1, 1);
-  const dilation = perAxis(op, "dilation", opts.dilation, n, 1, 1);
-  const padding = perAxis(op, "padding", opts.padding, n, 0, 0);
-  const outPad = perAxis(op, "outputPadding", opts.outputPadding, n, 0, 0);
-  outPad.forEach((p, i) => {
-    if (p >= Math.max(stride[i], dilation[i])) {
-      throw new RangeError(
-        `${op}: outputPadding ${fmt(outPad)} must be smaller than stride ${fmt(stride)} or ` +
-          `dilation ${fmt(dilation)} along each axis`,
+  return userOp("convTranspose", () => {
+    const op = "convTranspose";
+    opts = checkOptions(op, opts, ["stride", "padding", "outputPadding", "dilation", "groups"]);
+    const xt = asTensor(op, x, "x"), wt = asTensor(op, w, "w");
+    sameDevice(op, [xt, wt]);
+    const n = wt.ndim - 2;
+    const [xb, unbatched] = batchedInput(op, xt, wt, n);
+    const dtype = floatDtype(op, xt, wt);
+    const groups = checkGroups(op, opts.groups ?? 1);
+    const [N, C, ...H] = xb.shape;
+    const [Cw, Og, ...K] = wt.shape;
+    if (Cw !== C) {
+      throw shapeError(
+        op,
+        `x ${fmt(xt.shape)} has ${C} channels but w ${fmt(wt.shape)} expects ${Cw}`,
       );
     }
-  });
-  // The conv this transposes reads a padded input of size `full`; its output is cropped.
-  const full = H.map((h, i) => (h - 1) * stride[i] + dilation[i] * (K[i] - 1) + 1 + outPad[i]);
-  const out = full.map((f, i) => f - 2 * padding[i]);
-  out.forEach((o, i) => {
-    if (o < 1) {
-      throw new RangeError(
-        `${op}: padding ${fmt(padding)} leaves no output along spatial axis ${i}: x ${
-          fmt(xt.shape)
-        }, w ${fmt(wt.shape)}`,
+    if (C % groups !== 0) {
+      throw shapeError(
+        op,
+        `groups ${groups} does not divide the ${C} input channels of x ${fmt(xt.shape)}`,
       );
     }
+    if (K.some((k) => k < 1)) throw rangeError(op, `w ${fmt(wt.shape)} has an empty kernel`);
+    const stride = perAxis(op, "stride", opts.stride, n, 1, 1);
+    const dilation = perAxis(op, "dilation", opts.dilation, n, 1, 1);
+    const padding = perAxis(op, "padding", opts.padding, n, 0, 0);
+    const outPad = perAxis(op, "outputPadding", opts.outputPadding, n, 0, 0);
+    outPad.forEach((p, i) => {
+      if (p >= Math.max(stride[i], dilation[i])) {
+        throw rangeError(
+          op,
+          `outputPadding ${fmt(outPad)} must be smaller than stride ${fmt(stride)} or ` +
+            `dilation ${fmt(dilation)} along each axis`,
+        );
+      }
+    });
+    // The conv this transposes reads a padded input of size `full`; its output is cropped.
+    const full = H.map((h, i) => (h - 1) * stride[i] + dilation[i] * (K[i] - 1) + 1 + outPad[i]);
+    const out = full.map((f, i) => f - 2 * padding[i]);
+    out.forEach((o, i) => {
+      if (o < 1) {
+        throw rangeError(
+          op,
+          `padding ${fmt(padding)} leaves no output along spatial axis ${i}: x ${
+            fmt(xt.shape)
+          }, w ${fmt(wt.shape)}`,
+        );
+      }
+    });
+    const G = groups, Cg = C / G, O = G * Og;
+    // Columns [N, G, Og, H…, K…] = Σ_cg x[N, G, cg, H…] · w[G, cg, Og, K…]; product axes
+    // [N, G, Og, H…, K…, Cg].
+    const prodShape = [N, G, Og, ...H, ...K, Cg];
+    const ones = K.map(() => 1);
+    const xg = B.reshape(castNode(xb, dtype), [N, G, Cg, ...H]);
+    const xp = makeNode("permute", [xg], [0, 1, ...range(3, 3 + n), 2]);
+    const xe = B.expand(B.reshape(xp, [N, G, 1, ...H, ...ones, Cg]), prodShape);
+    const wg = B.reshape(castNode(wt.node, dtype), [G, Cg, Og, ...K]);
+    const wp = makeNode("permute", [wg], [0, 2, ...range(3, 3 + n), 1]);
+    const we = B.expand(B.reshape(wp, [1, G, Og, ...H.map(() => 1), ...K, Cg]), prodShape);
+    const cols = makeNode("sum", [makeNode("mul", [xe, we])], [prodShape.length - 1]);
+    const colsO = B.reshape(cols, [N, O, ...H, ...K]);
+    const arg: WindowArg = { stride, dilation, to: full };
+    const folded = makeNode("sum", [makeNode("unwindow", [colsO], arg)], range(2 + n, 2 + 2 * n));
+    let y = B.reshape(folded, [N, O, ...full]);
+    if (padding.some((p) => p) || outPad.some((p) => p)) {
+      y = makeNode("shrink", [y], [
+        [0, N, 1],
+        [0, O, 1],
+        ...out.map((o, i) => [padding[i], padding[i] + o, 1]),
+      ]);
+    }
+    if (unbatched) y = B.reshape(y, [O, ...out]);
+    return wrap(y);
   });
-  const G = groups, Cg = C / G, O = G * Og;
-  // Columns [N, G, Og, H…, K…] = Σ_cg x[N, G, cg, H…] · w[G, cg, Og, K…]; product axes
-  // [N, G, Og, H…, K…, Cg].
-  const prodShape = [N, G, Og, ...H, ...K, Cg];
-  const ones = K.map(() => 1);
-  const xg = B.reshape(castNode(xb, dtype), [N, G, Cg, ...H]);
-  const xp = makeNode("permute", [xg], [0, 1, ...range(3, 3 + n), 2]);
-  const xe = B.expand(B.reshape(xp, [N, G, 1, ...H, ...ones, Cg]), prodShape);
-  const wg = B.reshape(castNode(wt.node, dtype), [G, Cg, Og, ...K]);
-  const wp = makeNode("permute", [wg], [0, 2, ...range(3, 3 + n), 1]);
-  const we = B.expand(B.reshape(wp, [1, G, Og, ...H.map(() => 1), ...K, Cg]), prodShape);
-  const cols = makeNode("sum", [makeNode("mul", [xe, we])], [prodShape.length - 1]);
-  const colsO = B.reshape(cols, [N, O, ...H, ...K]);
-  const arg: WindowArg = { stride, dilation, to: full };
-  const folded = makeNode("sum", [makeNode("unwindow", [colsO], arg)], range(2 + n, 2 + 2 * n));
-  let y = B.reshape(folded, [N, O, ...full]);
-  if (padding.some((p) => p) || outPad.some((p) => p)) {
-    y = makeNode("shrink", [y], [
-      [0, N, 1],
-      [0, O, 1],
-      ...out.map((o, i) => [padding[i], padding[i] + o, 1]),
-    ]);
-  }
-  if (unbatched) y = B.reshape(y, [O, ...out]);
-  return wrap(y);
 }

@@ -10,6 +10,7 @@ import { makeLeaf, makeNode } from "../ir/graph.ts";
 import type { Node } from "../ir/node.ts";
 import * as B from "../ir/build.ts";
 import { fmt } from "../shape.ts";
+import { checkOptions, describe, rangeError, typeError, userOp } from "../errors.ts";
 import { asTensor, wrap } from "./convert.ts";
 import { perAxis, type SpatialArg, windowCount, windowNode } from "./conv.ts";
 import { matmul } from "./linalg.ts";
@@ -55,12 +56,13 @@ function geometry(
 ): Windowed {
   const n = x.ndim - 2;
   if (n < 1 || n > 3) {
-    throw new RangeError(
-      `${op}: x must be [N, C, ...spatial] with 1 to 3 spatial axes, got ${fmt(x.shape)}`,
+    throw rangeError(
+      op,
+      `x must be [N, C, ...spatial] with 1 to 3 spatial axes, got ${fmt(x.shape)}`,
     );
   }
   if (!isFloat(x.dtype)) {
-    throw new TypeError(`${op}: x must be a float tensor, got ${x.dtype}`);
+    throw typeError(op, `x must be a float tensor, got ${x.dtype}`);
   }
   const kernel = perAxis(op, "window", window, n, 1, 1);
   const stride = perAxis(op, "stride", opts.stride ?? kernel, n, 1, 1);
@@ -68,17 +70,16 @@ function geometry(
   const pads = perAxis(op, "padding", opts.padding, n, 0, 0);
   pads.forEach((p, i) => {
     if (2 * p > kernel[i]) {
-      throw new RangeError(
-        `${op}: padding ${fmt(pads)} must be at most half the window ${fmt(kernel)}`,
-      );
+      throw rangeError(op, `padding ${fmt(pads)} must be at most half the window ${fmt(kernel)}`);
     }
   });
   const S = x.shape.slice(2);
   const out = S.map((s, i) => windowCount(s + 2 * pads[i], kernel[i], stride[i], dilation[i]));
   out.forEach((o, i) => {
     if (o < 1) {
-      throw new RangeError(
-        `${op}: the window (${dilation[i] * (kernel[i] - 1) + 1}) is larger than the padded ` +
+      throw rangeError(
+        op,
+        `the window (${dilation[i] * (kernel[i] - 1) + 1}) is larger than the padded ` +
           `input (${S[i] + 2 * pads[i]}) along spatial axis ${i} of x ${fmt(x.shape)}`,
       );
     }
@@ -105,10 +106,13 @@ const outShape = (x: Tensor, g: Windowed) => [...x.shape.slice(0, 2), ...g.out];
  * @example k.maxPool(x, 2) // [32,16,28,28] -> [32,16,14,14]
  */
 export function maxPool(x: Tensor, window: SpatialArg, opts: MaxPoolOptions = {}): Tensor {
-  const xt = asTensor("maxPool", x, "x");
-  const g = geometry("maxPool", xt, window, opts);
-  const m = makeNode("max", [windows(g, -Infinity)], kernelAxes(g));
-  return wrap(B.reshape(m, outShape(xt, g)));
+  return userOp("maxPool", () => {
+    const xt = asTensor("maxPool", x, "x");
+    opts = checkOptions("maxPool", opts, ["stride", "padding", "dilation"]);
+    const g = geometry("maxPool", xt, window, opts);
+    const m = makeNode("max", [windows(g, -Infinity)], kernelAxes(g));
+    return wrap(B.reshape(m, outShape(xt, g)));
+  });
 }
 
 /**
@@ -117,19 +121,28 @@ export function maxPool(x: Tensor, window: SpatialArg, opts: MaxPoolOptions = {}
  * @example k.avgPool(x, 2, { stride: 2 }) // [32,16,28,28] -> [32,16,14,14]
  */
 export function avgPool(x: Tensor, window: SpatialArg, opts: AvgPoolOptions = {}): Tensor {
-  const xt = asTensor("avgPool", x, "x");
-  const g = geometry("avgPool", xt, window, { stride: opts.stride, padding: opts.padding });
-  const s = makeNode("sum", [windows(g, 0)], kernelAxes(g));
-  const size = g.kernel.reduce((a, b) => a * b, 1);
-  let count: Node;
-  if (opts.countIncludePad ?? true) count = B.konst(size, s);
-  else {
-    // Unpadded elements per window: the same windows over ones (a constant graph, fused).
-    const ones = makeLeaf("const", 1, [1, 1, ...xt.shape.slice(2)], xt.dtype, xt.device);
-    const c = makeNode("sum", [windows(g, 0, ones)], kernelAxes(g));
-    count = B.expand(c, s.shape);
-  }
-  return wrap(B.reshape(makeNode("div", [s, count]), outShape(xt, g)));
+  return userOp("avgPool", () => {
+    const xt = asTensor("avgPool", x, "x");
+    opts = checkOptions("avgPool", opts, ["stride", "padding", "countIncludePad"]);
+    if (opts.countIncludePad !== undefined && typeof opts.countIncludePad !== "boolean") {
+      throw typeError(
+        "avgPool",
+        `countIncludePad must be a boolean, got ${describe(opts.countIncludePad)}`,
+      );
+    }
+    const g = geometry("avgPool", xt, window, { stride: opts.stride, padding: opts.padding });
+    const s = makeNode("sum", [windows(g, 0)], kernelAxes(g));
+    const size = g.kernel.reduce((a, b) => a * b, 1);
+    let count: Node;
+    if (opts.countIncludePad ?? true) count = B.konst(size, s);
+    else {
+      // Unpadded elements per window: the same windows over ones (a constant graph, fused).
+      const ones = makeLeaf("const", 1, [1, 1, ...xt.shape.slice(2)], xt.dtype, xt.device);
+      const c = makeNode("sum", [windows(g, 0, ones)], kernelAxes(g));
+      count = B.expand(c, s.shape);
+    }
+    return wrap(B.reshape(makeNode("div", [s, count]), outShape(xt, g)));
+  });
 }
 
 /**
@@ -142,44 +155,54 @@ export function adaptiveAvgPool(
   x: Tensor,
   outputSize: number | readonly (number | null)[],
 ): Tensor {
-  const op = "adaptiveAvgPool";
-  let t = asTensor(op, x, "x");
-  const n = t.ndim - 2;
-  if (n < 1 || n > 3) {
-    throw new RangeError(
-      `${op}: x must be [N, C, ...spatial] with 1 to 3 spatial axes, got ${fmt(t.shape)}`,
-    );
-  }
-  if (!isFloat(t.dtype)) throw new TypeError(`${op}: x must be a float tensor, got ${t.dtype}`);
-  const spec = typeof outputSize === "number" ? Array(n).fill(outputSize) : outputSize;
-  if (!Array.isArray(spec) || spec.length !== n) {
-    throw new RangeError(
-      `${op}: outputSize must be a number or ${n} entries, got ${JSON.stringify(outputSize)}`,
-    );
-  }
-  const sizes = spec.map((m, i) => m ?? t.shape[2 + i]);
-  for (const m of sizes) {
-    if (typeof m !== "number" || !Number.isInteger(m) || m < 1) {
-      throw new RangeError(`${op}: outputSize must be positive integers, got ${fmt(sizes)}`);
+  return userOp("adaptiveAvgPool", () => {
+    const op = "adaptiveAvgPool";
+    let t = asTensor(op, x, "x");
+    const n = t.ndim - 2;
+    if (n < 1 || n > 3) {
+      throw rangeError(
+        op,
+        `x must be [N, C, ...spatial] with 1 to 3 spatial axes, got ${fmt(t.shape)}`,
+      );
     }
-  }
-  for (let i = 0; i < n; i++) {
-    const inSize = t.shape[2 + i], m = sizes[i];
-    if (inSize === m) continue;
-    // Averaging matrix [in, m], applied to axis 2+i moved last.
-    const a = new Float64Array(inSize * m);
-    for (let o = 0; o < m; o++) {
-      const lo = Math.floor((o * inSize) / m), hi = Math.ceil(((o + 1) * inSize) / m);
-      for (let j = lo; j < hi; j++) a[j * m + o] = 1 / (hi - lo);
+    if (!isFloat(t.dtype)) throw typeError(op, `x must be a float tensor, got ${t.dtype}`);
+    const spec = typeof outputSize === "number" ? Array(n).fill(outputSize) : outputSize;
+    if (!Array.isArray(spec)) {
+      throw typeError(op, `outputSize must be a number or an array, got ${describe(outputSize)}`);
     }
-    const mat = tensor(a, { shape: [inSize, m], dtype: t.dtype, device: t.device });
-    const perm = [...Array(t.ndim).keys()].filter((d) => d !== 2 + i).concat(2 + i);
-    const moved = wrap(makeNode("permute", [t.node], perm));
-    const r = matmul(moved, mat);
-    const back = [...Array(t.ndim).keys()].map((d) =>
-      d < 2 + i ? d : d === 2 + i ? t.ndim - 1 : d - 1
-    );
-    t = wrap(makeNode("permute", [r.node], back));
-  }
-  return t;
+    if (spec.length !== n) {
+      throw rangeError(
+        op,
+        `outputSize must be a number or ${n} entries, got ${JSON.stringify(outputSize)}`,
+      );
+    }
+    const sizes = spec.map((m, i) => m ?? t.shape[2 + i]);
+    for (const m of sizes) {
+      if (typeof m !== "number") {
+        throw typeError(op, `outputSize entries must be integers or null, got ${describe(m)}`);
+      }
+      if (!Number.isInteger(m) || m < 1) {
+        throw rangeError(op, `outputSize must be positive integers, got ${fmt(sizes)}`);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const inSize = t.shape[2 + i], m = sizes[i];
+      if (inSize === m) continue;
+      // Averaging matrix [in, m], applied to axis 2+i moved last.
+      const a = new Float64Array(inSize * m);
+      for (let o = 0; o < m; o++) {
+        const lo = Math.floor((o * inSize) / m), hi = Math.ceil(((o + 1) * inSize) / m);
+        for (let j = lo; j < hi; j++) a[j * m + o] = 1 / (hi - lo);
+      }
+      const mat = tensor(a, { shape: [inSize, m], dtype: t.dtype, device: t.device });
+      const perm = [...Array(t.ndim).keys()].filter((d) => d !== 2 + i).concat(2 + i);
+      const moved = wrap(makeNode("permute", [t.node], perm));
+      const r = matmul(moved, mat);
+      const back = [...Array(t.ndim).keys()].map((d) =>
+        d < 2 + i ? d : d === 2 + i ? t.ndim - 1 : d - 1
+      );
+      t = wrap(makeNode("permute", [r.node], back));
+    }
+    return t;
+  });
 }
