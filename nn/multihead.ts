@@ -12,10 +12,20 @@ import type { FloatDType } from "./initializers.ts";
 
 const E = k.errors;
 
-/** Parameters of `multiHeadAttention` (torch's names in camelCase; no biases with `bias: false`). */
+/**
+ * Parameters of `multiHeadAttention` (torch's names in camelCase; no biases with `bias: false`):
+ * the packed `inProjWeight` when keys and values have the embedding size, else (`kdim`/`vdim`)
+ * the separate `qProjWeight`, `kProjWeight`, `vProjWeight`, as torch.
+ */
 export type MultiHeadAttentionParams = {
   /** Packed query, key and value projections, `[3E, E]` (torch's `in_proj_weight`). */
-  inProjWeight: Tensor;
+  inProjWeight?: Tensor;
+  /** `[E, E]` (torch's `q_proj_weight`), with `kdim`/`vdim` only. */
+  qProjWeight?: Tensor;
+  /** `[E, kdim]` (torch's `k_proj_weight`), with `kdim`/`vdim` only. */
+  kProjWeight?: Tensor;
+  /** `[E, vdim]` (torch's `v_proj_weight`), with `kdim`/`vdim` only. */
+  vProjWeight?: Tensor;
   /** `[3E]`, zeros at init (`in_proj_bias`). */
   inProjBias?: Tensor;
   /** `[E, E]` (`out_proj.weight`, `[out, in]`). */
@@ -28,6 +38,10 @@ export type MultiHeadAttentionParams = {
 export interface MultiHeadAttentionInitOptions {
   /** Projection biases (default true). */
   bias?: boolean;
+  /** Feature size of `key` (default `embedDim`); torch's `kdim`. */
+  kdim?: number;
+  /** Feature size of `value` (default `embedDim`); torch's `vdim`. */
+  vdim?: number;
   /** Parameter dtype (default float32). */
   dtype?: FloatDType;
 }
@@ -83,17 +97,25 @@ function mhaInit(
 ): MultiHeadAttentionParams {
   const op = "nn.multiHeadAttention.init";
   const e = E.checkInt(op, embedDim, "embedDim", 1);
-  const o = E.checkOptions(op, opts, ["bias", "dtype"]);
+  const o = E.checkOptions(op, opts, ["bias", "dtype", "kdim", "vdim"]);
+  const kd = o.kdim === undefined ? e : E.checkInt(op, o.kdim, "kdim", 1);
+  const vd = o.vdim === undefined ? e : E.checkInt(op, o.vdim, "vdim", 1);
   const dtype = o.dtype === undefined ? "float32" : E.checkOneOf(op, o.dtype, FLOATS, "dtype");
   const bias = o.bias === undefined ? true : E.checkBool(op, o.bias, "bias");
-  const [k1, k2] = k.random.split(key);
-  const xav = Math.sqrt(6 / (e + 3 * e)), lin = 1 / Math.sqrt(e);
+  const [k1, k2, k3, k4] = k.random.split(key, 4);
   const u = (kk: Tensor, shape: number[], b: number) =>
     k.random.uniform(kk, shape, { minval: -b, maxval: b, dtype });
-  const p: MultiHeadAttentionParams = {
-    inProjWeight: u(k1, [3 * e, e], xav),
-    outProjWeight: u(k2, [e, e], lin),
-  };
+  // Xavier-uniform of each projection matrix, `U(±√(6/(fanIn + fanOut)))`.
+  const xav = (kk: Tensor, out: number, inp: number) =>
+    u(kk, [out, inp], Math.sqrt(6 / (out + inp)));
+  const p: MultiHeadAttentionParams = kd === e && vd === e
+    ? { inProjWeight: xav(k1, 3 * e, e), outProjWeight: u(k2, [e, e], 1 / Math.sqrt(e)) }
+    : {
+      qProjWeight: xav(k1, e, e),
+      kProjWeight: xav(k3, e, kd),
+      vProjWeight: xav(k4, e, vd),
+      outProjWeight: u(k2, [e, e], 1 / Math.sqrt(e)),
+    };
   if (bias) {
     p.inProjBias = k.zeros([3 * e], { dtype, device: key.device });
     p.outProjBias = k.zeros([e], { dtype, device: key.device });
@@ -110,6 +132,39 @@ export function torchLinear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
 /** Splits a torch mask into the boolean "attend" part and the float additive part. */
 function maskParts(m: Tensor): { valid?: Tensor; bias?: Tensor } {
   return m.dtype === "bool" ? { valid: k.logicalNot(m) } : { bias: m };
+}
+
+/** The four projection weights `[wq, wk, wv, wo]`, packed or separate, checked. */
+function projections(op: string, params: unknown): Tensor[] {
+  const p = (E.isPlainObject(params) ? params : {}) as MultiHeadAttentionParams;
+  const packed = E.isTensorValue(p.inProjWeight);
+  const ws = packed ? [] : [p.qProjWeight, p.kProjWeight, p.vProjWeight];
+  if (!E.isTensorValue(p.outProjWeight) || !(packed || ws.every(E.isTensorValue))) {
+    throw E.typeError(
+      op,
+      `params must be {inProjWeight, inProjBias, outProjWeight, outProjBias} (or q/k/vProjWeight), got ${
+        E.describe(params)
+      }`,
+    );
+  }
+  const wo = p.outProjWeight, e = wo.shape[0];
+  const shapes = packed ? fmt(p.inProjWeight!.shape) : ws.map((w) => fmt(w!.shape)).join(", ");
+  const ok = wo.ndim === 2 && wo.shape[1] === e &&
+    (packed
+      ? p.inProjWeight!.ndim === 2 && fmt(p.inProjWeight!.shape) === fmt([3 * e, e])
+      : ws.every((w) => w!.ndim === 2 && w!.shape[0] === e) && ws[0]!.shape[1] === e);
+  if (!ok) {
+    throw E.shapeError(
+      op,
+      `params: outProjWeight ${
+        fmt(wo.shape)
+      } needs inProjWeight [3E, E] (or qProjWeight [E, E], kProjWeight [E, kdim], vProjWeight [E, vdim]) with E = ${e}, got ${shapes}`,
+    );
+  }
+  if (p.inProjBias !== undefined && fmt(p.inProjBias.shape) !== fmt([3 * e])) {
+    throw E.shapeError(op, `params.inProjBias must be [${3 * e}], got ${fmt(p.inProjBias.shape)}`);
+  }
+  return [...(packed ? k.split(p.inProjWeight!, 3, { axis: 0 }) : ws as Tensor[]), wo];
 }
 
 function mhaApply(
@@ -130,29 +185,8 @@ function mhaApply(
     "dropout",
     "key",
   ]);
-  if (
-    !E.isPlainObject(params) || !E.isTensorValue(params.inProjWeight) ||
-    !E.isTensorValue(params.outProjWeight)
-  ) {
-    throw E.typeError(
-      op,
-      `params must be {inProjWeight, inProjBias, outProjWeight, outProjBias}, got ${
-        E.describe(params)
-      }`,
-    );
-  }
-  const w = params.inProjWeight, wo = params.outProjWeight;
-  const e = w.shape[1];
-  if (
-    w.ndim !== 2 || w.shape[0] !== 3 * e || wo.ndim !== 2 || wo.shape[0] !== e || wo.shape[1] !== e
-  ) {
-    throw E.shapeError(
-      op,
-      `params.inProjWeight must be [3E, E] and outProjWeight [E, E], got ${fmt(w.shape)} and ${
-        fmt(wo.shape)
-      }`,
-    );
-  }
+  const [wq, wk, wv, wo] = projections(op, params);
+  const e = wo.shape[0], kd = wk.shape[1], vd = wv.shape[1];
   const h = E.checkInt(op, o.numHeads, "numHeads", 1);
   if (e % h !== 0) throw E.shapeError(op, `numHeads ${h} does not divide the embedding size ${e}`);
   const bf = o.batchFirst === undefined ? false : E.checkBool(op, o.batchFirst, "batchFirst");
@@ -171,8 +205,11 @@ function mhaApply(
   const bfirst = (t: Tensor) =>
     rank === 2 ? k.expandDims(t, 0) : bf ? t : k.transpose(t, [1, 0, 2]);
   const [q, kk, v] = [q0, k0, v0].map(bfirst);
-  if ([q, kk, v].some((t) => t.shape[2] !== e)) {
-    throw E.shapeError(op, `query, key and value must end with the embedding size ${e}: ${shapes}`);
+  if (q.shape[2] !== e || kk.shape[2] !== kd || v.shape[2] !== vd) {
+    throw E.shapeError(
+      op,
+      `query, key and value must end with the embedding size ${e}, kdim ${kd} and vdim ${vd}: ${shapes}`,
+    );
   }
   const [b, l, s] = [q.shape[0], q.shape[1], kk.shape[1]];
   if (kk.shape[0] !== b || v.shape[0] !== b || v.shape[1] !== s) {
@@ -180,7 +217,6 @@ function mhaApply(
   }
   if (l === 0 || s === 0) throw E.shapeError(op, `sequence length 0: ${shapes}`);
   const [bq, bk, bv] = params.inProjBias ? k.split(params.inProjBias, 3) : [];
-  const [wq, wk, wv] = k.split(w, 3, { axis: 0 });
   const hd = e / h;
   const heads = (t: Tensor, n: number) => k.transpose(k.reshape(t, [b, n, h, hd]), [0, 2, 1, 3]);
   const qh = heads(torchLinear(q, wq, bq), l);

@@ -173,8 +173,14 @@ for case in [
 
 # ---- multi-head attention -------------------------------------------------------------------
 def mha_params(m):
-    return {"inProjWeight": m.in_proj_weight, "inProjBias": m.in_proj_bias,
-            "outProjWeight": m.out_proj.weight, "outProjBias": m.out_proj.bias}
+    p = {"inProjBias": m.in_proj_bias, "outProjWeight": m.out_proj.weight,
+         "outProjBias": m.out_proj.bias}
+    if m._qkv_same_embed_dim:
+        p["inProjWeight"] = m.in_proj_weight
+    else:
+        p.update(qProjWeight=m.q_proj_weight, kProjWeight=m.k_proj_weight,
+                 vProjWeight=m.v_proj_weight)
+    return p
 
 
 def encm(m):
@@ -192,21 +198,25 @@ for case in [
     {"name": "cross, float mask, batch first, per-head weights", "bf": True, "L": 3, "S": 5,
      "self": False, "attnMask": "float", "kpm": False, "avg": False},
     {"name": "unbatched self", "bf": False, "L": 4, "S": 4, "self": True, "unbatched": True},
+    {"name": "cross, kdim 6 and vdim 5, key padding", "bf": True, "L": 3, "S": 4, "self": False,
+     "kpm": True, "kdim": 6, "vdim": 5},
 ]:
     E, H, B = 8, 2, 2
-    m = torch.nn.MultiheadAttention(E, H, batch_first=case["bf"])
+    m = torch.nn.MultiheadAttention(E, H, batch_first=case["bf"], kdim=case.get("kdim"),
+                                    vdim=case.get("vdim"))
     with torch.no_grad():  # non-zero biases, so the test sees them
         m.in_proj_bias.normal_()
         m.out_proj.bias.normal_()
-    def shp(n):
+    def shp(n, d=E):
         if case.get("unbatched"):
-            return [n, E]
-        return [B, n, E] if case["bf"] else [n, B, E]
+            return [n, d]
+        return [B, n, d] if case["bf"] else [n, B, d]
     q = randn(*shp(case["L"]))
     if case["self"]:
         kk = vv = q
     else:
-        kk, vv = randn(*shp(case["S"])), randn(*shp(case["S"]))
+        kk = randn(*shp(case["S"], case.get("kdim", E)))
+        vv = randn(*shp(case["S"], case.get("vdim", E)))
     am = kpm = None
     if case.get("attnMask") == "causal":
         am = torch.ones(case["L"], case["S"], dtype=torch.bool).triu(1)  # True = blocked

@@ -160,13 +160,31 @@ for (const device of DEVICES) {
     allClose(await read(got), await read(k.add(x, rows)), TOL, "positionalEmbedding");
   });
 
-  Deno.test(`seq props: embedding init is N(0, 1) [${device}]`, async () => {
+  Deno.test(`seq props: init distributions (embedding N(0,1), cells U(±1/√H), attention Xavier) [${device}]`, async () => {
     const w = await read(k.nn.embedding.init(key(8), 200, 100).weight);
     const mean = w.reduce((a, v) => a + v, 0) / w.length;
     const sd = Math.sqrt(w.reduce((a, v) => a + (v - mean) ** 2, 0) / w.length);
     assert.ok(Math.abs(mean) < 0.02 && Math.abs(sd - 1) < 0.02, `mean ${mean}, sd ${sd}`);
     const c = await read(k.nn.lstmCell.init(key(9), 30, 64).weightIh);
     assert.ok(c.every((v) => Math.abs(v) <= 1 / 8) && Math.max(...c) > 0.12, "U(±1/√H)");
+    const m = k.nn.multiHeadAttention.init(key(9), 64, { kdim: 48, vdim: 32 });
+    assert.deepEqual(Object.keys(m).sort(), [
+      "inProjBias",
+      "kProjWeight",
+      "outProjBias",
+      "outProjWeight",
+      "qProjWeight",
+      "vProjWeight",
+    ]);
+    assert.deepEqual([m.qProjWeight!.shape, m.kProjWeight!.shape, m.vProjWeight!.shape], [
+      [64, 64],
+      [64, 48],
+      [64, 32],
+    ]);
+    const kw = await read(m.kProjWeight!), bound = Math.sqrt(6 / (64 + 48)); // Xavier-uniform
+    assert.ok(kw.every((v) => Math.abs(v) <= bound) && Math.max(...kw) > 0.95 * bound, "xavier");
+    const packed = await read(k.nn.multiHeadAttention.init(key(9), 64).inProjWeight!);
+    assert.ok(packed.every((v) => Math.abs(v) <= Math.sqrt(6 / 256)), "packed xavier over [3E, E]");
   });
 
   Deno.test(`seq props: configured layers in sequential (embedding → lstm → linear, transformer) [${device}]`, async () => {
@@ -244,7 +262,7 @@ Deno.test("seq props: checkGrads orders 1-2 through scan and attention (float64)
         numHeads: 2,
         causal: true,
       })[0],
-    [x, mp.inProjWeight],
+    [x, mp.inProjWeight!],
     { ...opts, order: 2 },
   );
 });
