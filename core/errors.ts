@@ -39,7 +39,10 @@
  * @module
  */
 
-/** A shape or dtype mismatch between arguments of the right kinds. */
+/**
+ * A shape or dtype mismatch between arguments of the right kinds.
+ * @example try { k.add(a, b) } catch (e) { if (e instanceof k.KilnError) console.log(e.op) } // "add"
+ */
 export class KilnError extends Error {
   /** The public name the message starts with. */
   readonly op: string;
@@ -54,27 +57,27 @@ export class KilnError extends Error {
 let depth = 0;
 let outer = "";
 
-/** The outermost public op running now, if any (for messages built outside the helpers). */
+/** The outermost public op running now, if any (for messages built outside the helpers). @example k.errors.currentOp() // undefined at top level */
 export function currentOp(): string | undefined {
   return depth > 0 ? outer : undefined;
 }
 
-/** The name an error raised by `op` reports: the outermost public op, else `op` itself. */
+/** The name an error raised by `op` reports: the outermost public op, else `op` itself. @example opName("maximum") // "clip" inside clip */
 export function opName(op: string): string {
   return depth > 0 ? outer : op;
 }
 
-/** A `TypeError` `op: msg` (wrong kind of argument). */
+/** A `TypeError` `op: msg` (wrong kind of argument). @example throw typeError("myOp", `x must be a Tensor, got ${describe(x)}`) */
 export function typeError(op: string, msg: string, options?: ErrorOptions): TypeError {
   return new TypeError(`${opName(op)}: ${msg}`, options);
 }
 
-/** A `RangeError` `op: msg` (bad size, axis or count). */
+/** A `RangeError` `op: msg` (bad size, axis or count). @example throw rangeError("myOp", `n must be >= 1, got ${n}`) */
 export function rangeError(op: string, msg: string, options?: ErrorOptions): RangeError {
   return new RangeError(`${opName(op)}: ${msg}`, options);
 }
 
-/** A `KilnError` `op: msg` (shapes or dtypes that do not fit together). */
+/** A `KilnError` `op: msg` (shapes or dtypes that do not fit together). @example throw shapeError("myOp", `shapes [2,3] and [4] differ`) */
 export function shapeError(op: string, msg: string, options?: ErrorOptions): KilnError {
   const name = opName(op);
   return new KilnError(name, `${name}: ${msg}`, options);
@@ -118,6 +121,7 @@ export function userOp<T>(name: string, fn: () => T): T {
  * Wraps a user-supplied function so that it runs in the context the current public function
  * was called from (see the module doc). Call it in the body of a function run by
  * `publicOp`/`userOp`, once per call of that function.
+ * @example const body = userCallback(userBody); // then call body(…) from the traced loop
  */
 export function userCallback<F extends Fn>(fn: F): F {
   const d = depth > 0 ? depth - 1 : 0;
@@ -138,7 +142,7 @@ export function userCallback<F extends Fn>(fn: F): F {
 // ---------------------------------------------------------------------------------------------
 // Validators: each checks one argument, returns it typed, and throws `op: what must be …, got …`.
 
-/** A short description of a value for messages: `a string "abc"`, `NaN`, `an array`, … */
+/** A short description of a value for messages. @example describe("abc") // 'a string "abc"' */
 export function describe(v: unknown): string {
   if (v === undefined) return "undefined";
   if (v === null) return "null";
@@ -184,13 +188,13 @@ export function isTensorValue(v: unknown): boolean {
   return tensorClass !== undefined && v instanceof tensorClass;
 }
 
-/** Throws unless `x` is a Tensor. */
+/** Throws unless `x` is a Tensor. @example checkTensorArg("nn.mse", pred, "pred") */
 export function checkTensorArg<T>(op: string, x: T | unknown, what = "x"): T {
   if (isTensorValue(x)) return x as T;
   throw typeError(op, `${what} must be a Tensor, got ${describe(x)}${arrayHint(x)}`);
 }
 
-/** Throws unless `x` is a Tensor, a number or a boolean. */
+/** Throws unless `x` is a Tensor, a number or a boolean. @example checkTensorLikeArg("clip", min, "min") */
 export function checkTensorLikeArg<T>(op: string, x: T | unknown, what = "x"): T {
   if (typeof x === "number" || typeof x === "boolean" || isTensorValue(x)) return x as T;
   throw typeError(op, `${what} must be a Tensor or a number, got ${describe(x)}${arrayHint(x)}`);
@@ -200,14 +204,14 @@ function arrayHint(x: unknown): string {
   return Array.isArray(x) || ArrayBuffer.isView(x) ? " (wrap it with k.tensor)" : "";
 }
 
-/** Throws unless `x` is a finite number (NaN and ±Infinity are RangeErrors). */
+/** Throws unless `x` is a finite number (NaN and ±Infinity are RangeErrors). @example checkNumber("nn.elu", alpha, "alpha") */
 export function checkNumber(op: string, x: unknown, what: string): number {
   if (typeof x !== "number") throw typeError(op, `${what} must be a number, got ${describe(x)}`);
   if (!Number.isFinite(x)) throw rangeError(op, `${what} must be finite, got ${x}`);
   return x;
 }
 
-/** Throws unless `x` is an integer in `[min, max]`. */
+/** Throws unless `x` is an integer in `[min, max]`. @example checkInt("oneHot", n, "n", 1) */
 export function checkInt(
   op: string,
   x: unknown,
@@ -230,12 +234,12 @@ export function checkInt(
   return x;
 }
 
-/** Throws unless `x` is a non-negative integer (a size or count). */
+/** Throws unless `x` is a non-negative integer (a size or count). @example checkSize("eye", n, "n") */
 export function checkSize(op: string, x: unknown, what: string): number {
   return checkInt(op, x, what, 0);
 }
 
-/** Throws unless `axis` is an integer axis of a rank-`rank` value; returns it non-negative. */
+/** Throws unless `axis` is an integer axis of a rank-`rank` value; returns it non-negative. @example checkAxis("softmax", -1, 2) // 1 */
 export function checkAxis(op: string, axis: unknown, rank: number, what = "axis"): number {
   if (typeof axis !== "number") {
     throw typeError(op, `${what} must be an integer, got ${describe(axis)}`);
@@ -249,6 +253,7 @@ export function checkAxis(op: string, axis: unknown, rank: number, what = "axis"
 /**
  * Throws unless `x` is an array of integers (each `>= min`, default 0: a shape). Wrong kinds
  * are TypeErrors, bad values RangeErrors.
+ * @example checkInts("zeros", shape) ; checkInts("reshape", shape, "shape", -1)
  */
 export function checkInts(op: string, x: unknown, what = "shape", min = 0): number[] {
   if (!Array.isArray(x)) {
@@ -270,7 +275,7 @@ function fmtList(x: readonly unknown[]): string {
   return `[${x.map((v) => (typeof v === "string" ? JSON.stringify(v) : String(v))).join(",")}]`;
 }
 
-/** Throws unless `x` is one of `allowed` (dtype, device, mode names). */
+/** Throws unless `x` is one of `allowed` (dtype, device, mode names). @example checkOneOf("f", d, ["cpu", "webgpu"], "device") */
 export function checkOneOf<S extends string>(
   op: string,
   x: unknown,
@@ -286,19 +291,19 @@ export function checkOneOf<S extends string>(
   );
 }
 
-/** Throws unless `x` is a string. */
+/** Throws unless `x` is a string. @example checkString("data.loadNpy", path, "path") */
 export function checkString(op: string, x: unknown, what: string): string {
   if (typeof x === "string") return x;
   throw typeError(op, `${what} must be a string, got ${describe(x)}`);
 }
 
-/** Throws unless `x` is a boolean. */
+/** Throws unless `x` is a boolean. @example checkBool("sum", keepdims, "keepdims") */
 export function checkBool(op: string, x: unknown, what: string): boolean {
   if (typeof x === "boolean") return x;
   throw typeError(op, `${what} must be true or false, got ${describe(x)}`);
 }
 
-/** Throws unless `x` is a function. */
+/** Throws unless `x` is a function. @example checkFunction("jit", f) */
 // deno-lint-ignore no-explicit-any
 export function checkFunction<F = (...args: any[]) => unknown>(
   op: string,
@@ -319,6 +324,7 @@ export function isPlainObject(x: unknown): x is Record<string, unknown> {
 /**
  * Validates an options object: `undefined` gives `{}`; anything but a plain object, or a key
  * not in `known`, is a TypeError that lists the known names.
+ * @example const o = checkOptions("sum", opts, ["axis", "keepdims"]);
  */
 export function checkOptions<T extends object>(
   op: string,
