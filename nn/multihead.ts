@@ -219,9 +219,11 @@ function mhaApply(
   const [bq, bk, bv] = params.inProjBias ? k.split(params.inProjBias, 3) : [];
   const hd = e / h;
   const heads = (t: Tensor, n: number) => k.transpose(k.reshape(t, [b, n, h, hd]), [0, 2, 1, 3]);
-  const qh = heads(torchLinear(q, wq, bq), l);
-  const kh = heads(torchLinear(kk, wk, bk), s);
-  const vh = heads(torchLinear(v, wv, bv), s);
+  // Self-attention with packed weights: one [3E]-wide projection, as torch.
+  const [pq, pk, pv] = q0 === k0 && k0 === v0 && params.inProjWeight
+    ? k.split(torchLinear(q, params.inProjWeight, params.inProjBias), 3, { axis: -1 })
+    : [torchLinear(q, wq, bq), torchLinear(kk, wk, bk), torchLinear(v, wv, bv)];
+  const [qh, kh, vh] = [heads(pq, l), heads(pk, s), heads(pv, s)];
   let valid: Tensor | undefined, bias: Tensor | undefined;
   const add = (p: { valid?: Tensor; bias?: Tensor }) => {
     if (p.valid) valid = valid ? k.logicalAnd(valid, p.valid) : p.valid;

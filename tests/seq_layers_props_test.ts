@@ -217,7 +217,7 @@ for (const device of DEVICES) {
   });
 }
 
-Deno.test("seq props: causal attention forward is 5 kernels; masked or not", async () => {
+Deno.test("seq props: kernel budgets: attention 5 (fwd) / 13 (fwd+bwd), MHA 7, encoder layer 15", async () => {
   const [a, b, c] = k.random.split(k.random.key(0, { device: "cpu" }), 3);
   const q = k.random.normal(a, [2, 4, 16, 8]), kk = k.random.normal(b, [2, 4, 16, 8]);
   const v = k.random.normal(c, [2, 4, 16, 8]);
@@ -225,6 +225,21 @@ Deno.test("seq props: causal attention forward is 5 kernels; masked or not", asy
   // scores (contraction), row max, exp (read by two consumers), row sum, (e·v)/sum.
   assert.equal(k.schedule(k.nn.dotProductAttention(q, kk, v, { causal: true })).length, 5);
   assert.equal(k.schedule(k.nn.dotProductAttention(q, kk, v)).length, 5);
+  const g = k.grad(
+    (a: k.Tensor, b: k.Tensor, c: k.Tensor) =>
+      k.sum(k.nn.dotProductAttention(a, b, c, { causal: true })),
+    { argnums: [0, 1, 2] },
+  )(q, kk, v) as unknown as k.Tensor[];
+  assert.equal(k.schedule(...g).length, 13, "forward + backward to dq, dk, dv");
+  // Self-attention: one packed [3E] input projection + attention (5) + output projection.
+  const mp = k.nn.multiHeadAttention.init(a, 32);
+  const ep = k.nn.transformerEncoderLayer.init(b, 32, 4, { dimFeedforward: 64 });
+  const x = k.random.normal(c, [16, 4, 32]);
+  await k.realize(x, ...k.tree.leaves(mp), ...k.tree.leaves(ep));
+  const [y] = k.nn.multiHeadAttention.apply(mp, x, x, x, { numHeads: 4, causal: true });
+  assert.equal(k.schedule(y).length, 7, "multiHeadAttention");
+  const e = k.nn.transformerEncoderLayer.apply(ep, x, { numHeads: 4, causal: true });
+  assert.equal(k.schedule(e).length, 15, "transformerEncoderLayer");
 });
 
 Deno.test("seq props: checkGrads orders 1-2 through scan and attention (float64)", async () => {
