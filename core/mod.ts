@@ -86,3 +86,5 @@ export { scan, type ScanOptions } from "./transforms/control/scan.ts";
 export { cond, switchCase } from "./transforms/control/branch.ts";
 export { foriLoop, whileLoop } from "./transforms/control/loop.ts";
 export { debugNans, type DebugNansMode, FloatingPointError } from "./debug.ts";
+/** Linear algebra (`k.linalg.solve`, `eigh`, `svd`, ...): numpy/JAX names, batched. */
+export * as linalg from "./linalg/mod.ts";

@@ -1,0 +1,374 @@
+/**
+ * Host kernels (float64, row-major, one matrix at a time) for the orthogonal factorizations:
+ * Householder QR, the symmetric eigendecomposition (Householder tridiagonalization, then the
+ * implicit QL algorithm with Wilkinson-type shifts) and the SVD by one-sided (Hestenes) Jacobi
+ * rotations, which is accurate to working precision in every singular value (an SVD from the
+ * eigenvalues of AᵀA would square the condition number). Rotations and reflections are applied
+ * to contiguous rows.
+ *
+ * Sign conventions (the factors are unique only up to signs): every eigenvector, and every
+ * left singular vector (column of U), is flipped so that its entry of largest magnitude (the
+ * first, on ties) is positive; the matching row of Vᵀ follows. QR keeps LAPACK's Householder
+ * signs (R's diagonal is -sign(x₀)·‖x‖), as numpy and JAX do.
+ * @module
+ */
+
+/** Flips column `j` of `q` (rows×cols, row-major) so its largest-magnitude entry is positive. */
+function signFix(q: Float64Array, rows: number, cols: number, j: number): boolean {
+  let best = 0, at = 0;
+  for (let i = 0; i < rows; i++) {
+    const v = Math.abs(q[i * cols + j]);
+    if (v > best) best = v, at = i;
+  }
+  if (q[at * cols + j] >= 0) return false;
+  for (let i = 0; i < rows; i++) q[i * cols + j] = -q[i * cols + j];
+  return true;
+}
+
+/** Householder QR of A (m×n): `[Q (m×q), R (q×n)]`, q = min(m, n) (reduced) or m (complete). */
+export function qr(
+  a: Float64Array,
+  m: number,
+  n: number,
+  complete: boolean,
+): [Float64Array, Float64Array] {
+  const r = a.slice();
+  const k = Math.min(m, n), q = complete ? m : k;
+  const vs: Float64Array[] = [], taus: number[] = [];
+  for (let j = 0; j < k; j++) {
+    const len = m - j;
+    const v = new Float64Array(len);
+    for (let i = 0; i < len; i++) v[i] = r[(j + i) * n + j];
+    let sigma = 0;
+    for (let i = 1; i < len; i++) sigma += v[i] * v[i];
+    const alpha = v[0];
+    if (sigma === 0) { // already upper triangular in this column: H = I (as LAPACK's dlarfg)
+      vs.push(v.fill(0)), taus.push(0);
+      continue;
+    }
+    const norm = Math.sqrt(alpha * alpha + sigma);
+    const beta = alpha >= 0 ? -norm : norm;
+    const tau = (beta - alpha) / beta, scale = 1 / (alpha - beta);
+    v[0] = 1;
+    for (let i = 1; i < len; i++) v[i] *= scale;
+    // R[j:, j+1:] -= tau v (vᵀ R[j:, j+1:]), row by row.
+    const w = new Float64Array(n);
+    for (let i = 0; i < len; i++) {
+      const vi = v[i], ri = (j + i) * n;
+      for (let c = j + 1; c < n; c++) w[c] += vi * r[ri + c];
+    }
+    for (let i = 0; i < len; i++) {
+      const f = tau * v[i], ri = (j + i) * n;
+      for (let c = j + 1; c < n; c++) r[ri + c] -= f * w[c];
+      r[ri + j] = i === 0 ? beta : 0;
+    }
+    vs.push(v), taus.push(tau);
+  }
+  // Q = H₀ H₁ … applied to the first q columns of the identity, last reflector first.
+  const qm = new Float64Array(m * q);
+  for (let i = 0; i < q; i++) qm[i * q + i] = 1;
+  for (let j = k - 1; j >= 0; j--) {
+    const v = vs[j], tau = taus[j];
+    if (tau === 0) continue;
+    const w = new Float64Array(q);
+    for (let i = 0; i < v.length; i++) {
+      const vi = v[i], ri = (j + i) * q;
+      for (let c = 0; c < q; c++) w[c] += vi * qm[ri + c];
+    }
+    for (let i = 0; i < v.length; i++) {
+      const f = tau * v[i], ri = (j + i) * q;
+      for (let c = 0; c < q; c++) qm[ri + c] -= f * w[c];
+    }
+  }
+  const rOut = new Float64Array(q * n);
+  for (let i = 0; i < Math.min(q, m); i++) {
+    for (let c = i; c < n; c++) rOut[i * n + c] = r[i * n + c];
+  }
+  return [qm, rOut];
+}
+
+/**
+ * Symmetric eigendecomposition of A (n×n, read from its lower triangle): eigenvalues in
+ * ascending order and the eigenvectors as the columns of an n×n matrix.
+ */
+export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) return [new Float64Array(n).fill(NaN), a.slice().fill(NaN)];
+  }
+  const v = a.slice(), d = new Float64Array(n), e = new Float64Array(n);
+  tridiagonalize(v, d, e, n);
+  // The QL sweeps rotate eigenvector rows: work on Vᵀ so that each rotation reads two
+  // contiguous rows.
+  const vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vt[j * n + i] = v[i * n + j];
+  implicitQl(vt, d, e, n);
+  const order = [...d.keys()].sort((x, y) => d[x] - d[y]);
+  const w = new Float64Array(n), vecs = new Float64Array(n * n);
+  order.forEach((src, j) => {
+    w[j] = d[src];
+    for (let i = 0; i < n; i++) vecs[i * n + j] = vt[src * n + i];
+  });
+  for (let j = 0; j < n; j++) signFix(vecs, n, n, j);
+  return [w, vecs];
+}
+
+/**
+ * Householder reduction to tridiagonal form (the classic `tred2` scheme), accumulating the
+ * orthogonal transformation in `v` (which holds A on entry). On exit `d` is the diagonal and
+ * `e[1..]` the subdiagonal.
+ */
+function tridiagonalize(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) d[j] = v[(n - 1) * n + j];
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0, h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
+    if (scale === 0) {
+      e[i] = d[i - 1];
+      for (let j = 0; j < i; j++) {
+        d[j] = v[(i - 1) * n + j];
+        v[i * n + j] = 0;
+        v[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      let f = d[i - 1], g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        v[j * n + i] = f;
+        g = e[j] + v[j * n + j] * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += v[k * n + j] * d[k];
+          e[k] += v[k * n + j] * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        g = e[j];
+        for (let k = j; k <= i - 1; k++) v[k * n + j] -= f * e[k] + g * d[k];
+        d[j] = v[(i - 1) * n + j];
+        v[i * n + j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    v[(n - 1) * n + i] = v[i * n + i];
+    v[i * n + i] = 1;
+    const h = d[i + 1];
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1] / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j];
+        for (let k = 0; k <= i; k++) v[k * n + j] -= g * d[k];
+      }
+    }
+    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = v[(n - 1) * n + j];
+    v[(n - 1) * n + j] = 0;
+  }
+  if (n > 0) v[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+/** Implicit QL iterations on the tridiagonal (d, e), rotating the rows of `vt` (= Vᵀ). */
+function implicitQl(vt: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  if (n > 0) e[n - 1] = 0;
+  let f = 0, tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n - 1 && Math.abs(e[m]) > eps * tst1) m++;
+    if (m > l) {
+      for (let iter = 0; iter < 100; iter++) {
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1, c2 = 1, c3 = 1, s = 0, s2 = 0;
+        const el1 = e[l + 1];
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          const ra = i * n, rb = (i + 1) * n;
+          for (let k = 0; k < n; k++) {
+            const hk = vt[rb + k], vk = vt[ra + k];
+            vt[rb + k] = s * vk + c * hk;
+            vt[ra + k] = c * vk - s * hk;
+          }
+        }
+        p = -s * s2 * c3 * el1 * e[l] / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+        if (!(Math.abs(e[l]) > eps * tst1)) break;
+      }
+    }
+    d[l] += f;
+    e[l] = 0;
+  }
+}
+
+/**
+ * SVD of A (m×n) by one-sided Jacobi: `[U (m×q), s (k), Vᵀ (k×n)]`, k = min(m, n), singular
+ * values descending; q = k (reduced) or m (full, and Vᵀ is then n×n).
+ */
+export function svd(
+  a: Float64Array,
+  m: number,
+  n: number,
+  full: boolean,
+): [Float64Array, Float64Array, Float64Array] {
+  let u: Float64Array, s: Float64Array, vt: Float64Array;
+  if (m < n) {
+    // Aᵀ = V S Uᵀ.
+    const [u2, s2, vt2] = svdTall(transpose(a, m, n), n, m, full);
+    [u, s, vt] = [transpose(vt2, m, m), s2, transpose(u2, n, u2.length / n)];
+  } else [u, s, vt] = svdTall(a, m, n, full);
+  const q = u.length / Math.max(m, 1);
+  for (let j = 0; j < s.length; j++) {
+    if (signFix(u, m, q, j)) { for (let i = 0; i < n; i++) vt[j * n + i] = -vt[j * n + i]; }
+  }
+  return [u, s, vt];
+}
+
+function svdTall(
+  a: Float64Array,
+  m: number,
+  n: number,
+  full: boolean,
+): [Float64Array, Float64Array, Float64Array] {
+  const k = n;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) {
+      const q = full ? m : k;
+      return [
+        new Float64Array(m * q).fill(NaN),
+        new Float64Array(k).fill(NaN),
+        new Float64Array(k * n).fill(NaN),
+      ];
+    }
+  }
+  // Rows of g are the columns of A; rows of w the columns of V.
+  const g = transpose(a, m, n), w = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) w[i * n + i] = 1;
+  const norms = new Float64Array(n);
+  const tol = 1e-15;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    for (let j = 0; j < n; j++) norms[j] = dot(g, j * m, g, j * m, m);
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const alpha = norms[p], beta = norms[q];
+        const gamma = dot(g, p * m, g, q * m, m);
+        if (gamma === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
+        rotate(g, p * m, q * m, m, c, s);
+        rotate(w, p * n, q * n, n, c, s);
+        norms[p] = alpha - t * gamma;
+        norms[q] = beta + t * gamma;
+      }
+    }
+    if (!rotated) break;
+  }
+  const sv = new Float64Array(n);
+  for (let j = 0; j < n; j++) sv[j] = Math.sqrt(dot(g, j * m, g, j * m, m));
+  const order = [...sv.keys()].sort((x, y) => sv[y] - sv[x]);
+  const q = full ? m : k;
+  const u = new Float64Array(m * q), s = new Float64Array(k), vt = new Float64Array(k * n);
+  order.forEach((src, j) => {
+    s[j] = sv[src];
+    const inv = s[j] > 0 ? 1 / s[j] : 0;
+    for (let i = 0; i < m; i++) u[i * q + j] = g[src * m + i] * inv;
+    for (let i = 0; i < n; i++) vt[j * n + i] = w[src * n + i];
+  });
+  // Columns for zero singular values (and the rest of a full U): an orthonormal completion.
+  complete(u, m, q, s);
+  return [u, s, vt];
+}
+
+/** Fills the columns of `u` (m×q) that are zero (s = 0, or j ≥ k) by Gram-Schmidt on eᵢ. */
+function complete(u: Float64Array, m: number, q: number, s: Float64Array): void {
+  let next = 0;
+  for (let j = 0; j < q; j++) {
+    if (j < s.length && s[j] > 0) continue;
+    for (; next < m; next++) {
+      const c = new Float64Array(m);
+      c[next] = 1;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let o = 0; o < q; o++) {
+          if (o === j || (o > j && !(o < s.length && s[o] > 0))) continue;
+          let d = 0;
+          for (let i = 0; i < m; i++) d += u[i * q + o] * c[i];
+          for (let i = 0; i < m; i++) c[i] -= d * u[i * q + o];
+        }
+      }
+      const nrm = Math.sqrt(c.reduce((acc, x) => acc + x * x, 0));
+      if (nrm > 1e-8) {
+        for (let i = 0; i < m; i++) u[i * q + j] = c[i] / nrm;
+        next++;
+        break;
+      }
+    }
+  }
+}
+
+function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, len: number): number {
+  let s = 0;
+  for (let i = 0; i < len; i++) s += x[xo + i] * y[yo + i];
+  return s;
+}
+
+/** Rows p, q of x ← (c·p − s·q, s·p + c·q). */
+function rotate(x: Float64Array, p: number, q: number, len: number, c: number, s: number): void {
+  for (let i = 0; i < len; i++) {
+    const xp = x[p + i], xq = x[q + i];
+    x[p + i] = c * xp - s * xq;
+    x[q + i] = s * xp + c * xq;
+  }
+}
+
+/** The transpose of x (r×c, row-major). */
+export function transpose(x: Float64Array, r: number, c: number): Float64Array {
+  const y = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) y[j * r + i] = x[i * c + j];
+  return y;
+}
