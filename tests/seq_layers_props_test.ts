@@ -441,3 +441,35 @@ Deno.test("seq props: jitted Adam steps teach an LSTM and a causal transformer t
     assert.ok(first > 1.2 && last < 0.2, `${name}: loss ${first} -> ${last}`);
   }
 });
+
+Deno.test("seq props: broadcast leading axes; vmap over examples equals the batched layers", async () => {
+  const cpu = (i: number) => k.random.key(i, { device: "cpu" });
+  const n = (s: number[], i: number) => k.random.normal(cpu(i), s, { dtype: "float64" });
+  const q = n([3, 2, 4, 5], 1), kk = n([1, 2, 6, 5], 2), v = n([1, 2, 6, 4], 3);
+  const tol = { rtol: 1e-12, atol: 1e-13 };
+  allClose(
+    await read(k.nn.dotProductAttention(q, kk, v, { causal: true })),
+    await read(
+      k.nn.dotProductAttention(q, k.broadcastTo(kk, [3, 2, 6, 5]), k.broadcastTo(v, [3, 2, 6, 4]), {
+        causal: true,
+      }),
+    ),
+    tol,
+    "k, v broadcast over the batch",
+  );
+  // Per-example (unbatched [T, E]) calls under vmap over axis 1 of [T, B, E].
+  const x = n([5, 3, 8], 4);
+  const ep = k.nn.transformerEncoderLayer.init(cpu(5), 8, 2, {
+    dimFeedforward: 16,
+    dtype: "float64",
+  });
+  const lp = k.nn.lstm.init(cpu(6), 8, 4, { dtype: "float64", bidirectional: true });
+  const layers: [string, (xx: k.Tensor) => k.Tensor][] = [
+    ["encoder", (xx) => k.nn.transformerEncoderLayer.apply(ep, xx, { numHeads: 2, causal: true })],
+    ["lstm", (xx) => k.nn.lstm.apply(lp, xx)[0]],
+  ];
+  for (const [name, f] of layers) {
+    const vm = k.vmap(f, { inAxes: [1], outAxes: 1 })(x) as k.Tensor;
+    allClose(await read(vm), await read(f(x)), tol, `vmap ${name}`);
+  }
+});
