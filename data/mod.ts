@@ -5,6 +5,8 @@
  *   checksum-verified download;
  * - `batches(dataset, {batchSize, key})` and `trainTestSplit(dataset, {testSize, key})` over
  *   pytrees of tensors, shuffled deterministically by PRNG key;
+ * - text: `charVocab`/`byteVocab` (encode/decode), `sequenceBatches(tokens, {seqLen, batchSize,
+ *   key})` of next-token windows, `textSplit`, `unigramEntropy`, and the `fortunes()` corpus;
  * - readers: IDX (`readIdx`, `loadIdx`), CSV (`parseCsv`, `loadCsv`) and NumPy `.npy`
  *   (`parseNpy`, `loadNpy`, `encodeNpy`, `saveNpy`).
  *
@@ -46,3 +48,18 @@ export {
   randomFlip,
   type RandomFlipOptions,
 } from "./augment.ts";
+export {
+  byteVocab,
+  charVocab,
+  type CharVocabOptions,
+  numSequenceBatches,
+  type SequenceBatch,
+  sequenceBatches,
+  type SequenceBatchOptions,
+  textSplit,
+  type TextSplitOptions,
+  unigramEntropy,
+  type UnknownPolicy,
+  type Vocab,
+} from "./text.ts";
+export { fortunes, type FortunesCorpus, type FortunesOptions } from "./fortunes.ts";
