@@ -127,8 +127,11 @@ export interface ExecContext {
 export interface CallRules {
   /** Runs the call on input buffers; returns one new buffer per output. */
   run(ctx: ExecContext, eq: Eqn, inputs: readonly BufferHandle[]): Exec<BufferHandle[]>;
-  /** Reverse mode: output cotangents (null: zero) -> one cotangent per source. */
-  vjp?(cts: readonly (Node | null)[], eq: Eqn): (Node | null)[];
+  /**
+   * Reverse mode: output cotangents (null: zero) -> one cotangent per source. `needed` says
+   * which sources the sweep wants a cotangent for (the others may be null).
+   */
+  vjp?(cts: readonly (Node | null)[], eq: Eqn, needed?: readonly boolean[]): (Node | null)[];
   /** Forward mode: source tangents (null: zero) -> output tangents. */
   jvp?(tangents: readonly (Node | null)[], eq: Eqn): (Node | null)[];
   /** vmap: batched sources -> batched outputs. */

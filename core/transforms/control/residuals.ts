@@ -13,7 +13,10 @@
  */
 import type { Node } from "../../ir/node.ts";
 import { type Graph, placeholderLike } from "../../ir/call.ts";
-import { prim } from "../../ir/primitive.ts";
+import { type Batched, prim } from "../../ir/primitive.ts";
+import { front } from "../../ir/batching.ts";
+import * as B from "../../ir/build.ts";
+import { batchNodes } from "../vmap.ts";
 import { backward, tape } from "../autodiff.ts";
 import { between, closeOver, evalGraph, substitute, withTracing } from "../trace.ts";
 import { avalOf, floats, wrap, zeros } from "./common.ts";
@@ -35,6 +38,8 @@ export function markRecomputed(outs: readonly (Node | null)[], since: number): v
   }
 }
 
+const size = (n: Node) => n.shape.reduce((a, d) => a * d, 1);
+
 /** A view: redone on the saved base instead of being saved itself. */
 function isView(n: Node): boolean {
   if (n.src.length !== 1 || n.realized) return false;
@@ -52,18 +57,44 @@ export interface BodyVjp {
   readonly nStacked: number;
   /** Which xs the backward loop reads, one slice per step. */
   readonly xsUsed: readonly number[];
+  /** The backward loop computing the wanted cotangents (per float x and float const). */
+  loop(wantX: readonly boolean[], wantK: readonly boolean[]): BackwardLoop;
+}
+
+/**
+ * The backward loop. A captured value's cotangent is either accumulated in the loop's carry
+ * or, when it is a sum of per-step products (a weight's `h^T @ dz`), deferred: the loop emits
+ * the per-step factors as ys and one contraction over steps and batch after the loop replaces
+ * a small matmul and a weight-sized accumulation per step.
+ */
+export interface BackwardLoop {
+  /** Float consts (positions in `floats` order) accumulated in the carry. */
+  readonly carried: readonly number[];
+  /** Float consts (positions in `floats` order) summed after the loop. */
+  readonly deferred: readonly number[];
   /**
-   * One step of the backward loop: cotangents of the float carries, xs and consts (in
-   * `floats` order; zeros where none) from the cotangents of the float new-carries and ys,
-   * the step's residuals, its slices of the used xs, and the loop's consts.
+   * One step, from the cotangents of the float new-carries and ys, the step's residuals, its
+   * slices of the used xs and the loop's consts: cotangents of the float carries, of the float
+   * xs (null where not wanted), of the carried consts, and the values emitted per step.
    */
-  bwd(
+  step(
     ctCarry: readonly Node[],
     ctYs: readonly Node[],
     stacked: readonly Node[],
     xs: readonly Node[],
     consts: readonly Node[],
-  ): { carry: Node[]; xs: Node[]; consts: Node[] };
+  ): { carry: Node[]; xs: (Node | null)[]; consts: Node[]; emit: Node[] };
+  /**
+   * After the loop: the deferred cotangents, from the forward loop's stacked residuals, the
+   * scan's xs, the emitted values stacked by the backward loop, and the consts.
+   */
+  after(
+    stacked: readonly Node[],
+    xs: readonly Node[],
+    emitted: readonly Node[],
+    consts: readonly Node[],
+    length: number,
+  ): Node[];
 }
 
 /** Splits the VJP of a scan body (inputs: carry, x slices, consts) into its two loops. */
@@ -162,27 +193,106 @@ export function linearizeBody(body: Graph, nc: number, nx: number, device: strin
 
     const res = [...stacked];
     const used = [...xsUsed].sort((a, b) => a - b);
-    const closed = closeOver({ inputs: ins, outputs: [...outs, ...res] }, "scan");
+    // The forward body reads the inputs directly: an identity cast feeding a call inside the
+    // body (a nested loop, a checkpoint) would be copied every step.
+    const direct = substitute([...outs, ...res], new Map(w.map((x, i) => [x, ins[i]])));
+    const closed = closeOver({ inputs: ins, outputs: direct }, "scan");
     const unmapped = new Set(
       ins.slice(0, nc + nx).filter((p, i) => !used.includes(i - nc) && !stacked.has(p)),
     );
+    const strip = (n: Node) => {
+      while (isView(n)) n = n.src[0];
+      return n;
+    };
+    const kAt = fc.length + fx.length;
+    /** A const's cotangent as views of `sum(X)`, X elementwise over per-step factors. */
+    const sumOfProducts = (c: Node) => {
+      const r = strip(c);
+      if (!unk.get(c) || r.op !== "sum" || r.src.length !== 1) return [];
+      const x = r.src[0];
+      // Factors: X itself, or (X elementwise) its operands, whichever is cheaper to emit.
+      const options = prim(x.op).kind === "elementwise" ? [[x], x.src] : [[x]];
+      return options.map((ls) => {
+        const leaves = [...new Set(ls.map(strip).filter((l) => dep.get(l) || unk.get(l)))];
+        return { c, r, x, leaves };
+      }).filter((o) => o.leaves.length);
+    };
+    const loops = new Map<string, BackwardLoop>();
+    const makeLoop = (wantX: readonly boolean[], wantK: readonly boolean[]): BackwardLoop => {
+      type Plan = ReturnType<typeof sumOfProducts>[number];
+      const plans = new Map<number, Plan>();
+      const emit: Node[] = [];
+      // Largest cotangents first: a factor emitted for one serves the others for free.
+      const bySize = fk.map((_, j) => j).filter((j) => wantK[j])
+        .sort((a, b) => size(gOut[kAt + b]) - size(gOut[kAt + a]));
+      for (const j of bySize) {
+        const fresh = (pl: Plan) =>
+          pl.leaves.filter((l) => !stacked.has(l) && !(xIndex(l) >= 0) && !emit.includes(l));
+        const cost = (pl: Plan) => fresh(pl).reduce((t, l) => t + size(l), 0);
+        const pl = sumOfProducts(gOut[kAt + j]).sort((a, b) => cost(a) - cost(b))[0];
+        if (!pl || cost(pl) > size(pl.c)) continue;
+        emit.push(...fresh(pl));
+        plans.set(j, pl);
+      }
+      const carried = fk.map((_, j) => j).filter((j) => wantK[j] && !plans.has(j));
+      const deferred = [...plans.keys()].sort((a, b) => a - b);
+      const xsWanted = fx.map((_, j) => j).filter((j) => wantX[j]);
+      return {
+        carried,
+        deferred,
+        step(ctCarry, ctYs, st, xs, consts) {
+          const m = new Map<Node, Node>();
+          cts.forEach((c, i) => m.set(c, i < fc.length ? ctCarry[i] : ctYs[i - fc.length]));
+          res.forEach((r, i) => m.set(r, st[i]));
+          used.forEach((j, i) => m.set(ins[nc + j], xs[i]));
+          ins.slice(nc + nx).forEach((p, i) => m.set(p, consts[i]));
+          const want = [
+            ...gOut.slice(0, fc.length),
+            ...xsWanted.map((j) => gOut[fc.length + j]),
+            ...carried.map((j) => gOut[kAt + j]),
+            ...emit,
+          ];
+          const r = substitute(want, m);
+          if (between(r, unmapped).length) {
+            throw new Error("internal: scan's backward body reads a primal value it did not save");
+          }
+          const a = fc.length, b = a + xsWanted.length, e = b + carried.length;
+          const ctX: (Node | null)[] = fx.map(() => null);
+          xsWanted.forEach((j, i) => ctX[j] = r[a + i]);
+          return { carry: r.slice(0, a), xs: ctX, consts: r.slice(b, e), emit: r.slice(e) };
+        },
+        after(st, xs, emitted, consts, length) {
+          return deferred.map((j) => {
+            const pl = plans.get(j)!;
+            const env = new Map<Node, Batched>();
+            ins.slice(nc + nx).forEach((p, i) => env.set(p, [consts[i], null]));
+            for (const l of pl.leaves) {
+              const xi = xIndex(l);
+              const v = stacked.has(l)
+                ? st[res.indexOf(l)]
+                : xi >= 0
+                ? xs[xi]
+                : emitted[emit.indexOf(l)];
+              env.set(l, [v, 0]);
+            }
+            const xT = front(batchNodes([pl.x], env, length)[0], length);
+            const axes = (pl.r.arg as number[]).map((a) => a + 1);
+            const total = B.reshape(B.sumKeep(xT, [0, ...axes]), pl.r.shape);
+            return substitute([pl.c], new Map([[pl.r, total]]))[0];
+          });
+        },
+      };
+    };
     return {
       fwd: closed.graph,
       extra: closed.consts,
       nStacked: res.length,
       xsUsed: used,
-      bwd(ctCarry, ctYs, st, xs, consts) {
-        const m = new Map<Node, Node>();
-        cts.forEach((c, i) => m.set(c, i < fc.length ? ctCarry[i] : ctYs[i - fc.length]));
-        res.forEach((s, i) => m.set(s, st[i]));
-        used.forEach((j, i) => m.set(ins[nc + j], xs[i]));
-        ins.slice(nc + nx).forEach((p, i) => m.set(p, consts[i]));
-        const r = substitute(gOut, m);
-        if (between(r, unmapped).length) {
-          throw new Error("internal: scan's backward body reads a primal value it did not save");
-        }
-        const a = fc.length, b = a + fx.length;
-        return { carry: r.slice(0, a), xs: r.slice(a, b), consts: r.slice(b) };
+      loop(wantX, wantK) {
+        const key = `${wantX.map(Number).join("")}/${wantK.map(Number).join("")}`;
+        let l = loops.get(key);
+        if (!l) loops.set(key, l = withTracing(() => makeLoop(wantX, wantK)));
+        return l;
       },
     };
   });

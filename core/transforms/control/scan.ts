@@ -207,29 +207,35 @@ const SCAN: CallPrimitive = {
       return [...carry, ...ys];
     },
 
-    vjp(cts, eq) {
+    vjp(cts, eq, needed) {
       const a = eq.arg as ScanArg;
-      const { nCarry: nc, length } = a;
+      const { nCarry: nc, nXs: nx, length } = a;
       const { init, xs, consts } = split(a, eq.src);
       const dev = a.device;
       const lin = linearized(a);
       const res = residuals(eq, a, lin);
       const fc = floats(init), fx = floats(xs), fk = floats(consts);
       const fy = floats(a.outs.slice(nc));
+      const want = (i: number) => needed?.[i] ?? true;
+      const loop = lin.vjp.loop(fx.map((i) => want(nc + i)), fk.map((i) => want(nc + nx + i)));
       const ctInit = fc.map((i) => cts[i] ?? zeros(init[i], dev));
       const ctYs = fy.map((j) => cts[nc + j] ?? zeros(a.outs[nc + j], dev));
-      const nr = lin.vjp.nStacked, nu = lin.vjp.xsUsed.length;
+      const nr = lin.vjp.nStacked, nu = lin.vjp.xsUsed.length, nk = loop.carried.length;
+      let nx2 = 0;
       // The backward loop: carries the cotangents of the carry and of the captured values
-      // (summed over steps), reads each step's residuals, emits the xs' cotangents.
+      // (summed over steps), reads each step's residuals, emits the xs' cotangents and the
+      // per-step factors of the deferred consts' cotangents.
       const out = scanNodes(
         (carry, sl) => {
           const ctc = carry.slice(0, fc.length), acc = carry.slice(fc.length);
-          const g = lin.vjp.bwd(ctc, sl.slice(nr + nu), sl.slice(0, nr), sl.slice(nr, nr + nu), [
+          const g = loop.step(ctc, sl.slice(nr + nu), sl.slice(0, nr), sl.slice(nr, nr + nu), [
             ...consts,
           ]);
-          return [[...g.carry, ...acc.map((c, j) => B.add(c, g.consts[j]))], g.xs];
+          const gx = g.xs.filter((x): x is Node => x !== null);
+          nx2 = gx.length;
+          return [[...g.carry, ...acc.map((c, j) => B.add(c, g.consts[j]))], [...gx, ...g.emit]];
         },
-        [...ctInit, ...fk.map((kk) => zeros(consts[kk], dev))],
+        [...ctInit, ...loop.carried.map((j) => zeros(consts[fk[j]], dev))],
         [...res, ...lin.vjp.xsUsed.map((j) => xs[j]), ...ctYs],
         length,
         !a.reverse,
@@ -237,8 +243,11 @@ const SCAN: CallPrimitive = {
       );
       const grads: (Node | null)[] = eq.src.map(() => null);
       fc.forEach((i, j) => grads[i] = out[j]);
-      fk.forEach((kk, j) => grads[nc + a.nXs + kk] = out[fc.length + j]);
-      fx.forEach((xi, j) => grads[nc + xi] = out[fc.length + fk.length + j]);
+      loop.carried.forEach((j, n) => grads[nc + nx + fk[j]] = out[fc.length + n]);
+      const ys = out.slice(fc.length + nk);
+      fx.filter((i) => want(nc + i)).forEach((xi, j) => grads[nc + xi] = ys[j]);
+      const late = loop.after(res, xs, ys.slice(nx2), consts, length);
+      loop.deferred.forEach((j, n) => grads[nc + nx + fk[j]] = late[n]);
       return grads;
     },
 
