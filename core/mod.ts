@@ -83,6 +83,7 @@ export * as random from "./random/random.ts";
 export { vmap, type VmapOptions } from "./transforms/vmap.ts";
 export { jit, type JitOptions, type Jitted, type Lowered } from "./transforms/jit.ts";
 export { scan, type ScanOptions } from "./transforms/control/scan.ts";
+export { checkpoint, type CheckpointOptions } from "./transforms/checkpoint.ts";
 export { cond, switchCase } from "./transforms/control/branch.ts";
 export { foriLoop, whileLoop } from "./transforms/control/loop.ts";
 export { debugNans, type DebugNansMode, FloatingPointError } from "./debug.ts";
