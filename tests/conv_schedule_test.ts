@@ -16,7 +16,7 @@ await k.realize(x, w, b, r);
 const block = (x: k.Tensor, w: k.Tensor, b: k.Tensor) =>
   k.relu(k.conv(x, w, { padding: 1 }).add(b.reshape([16, 1, 1])));
 const grads = (f: (x: k.Tensor, w: k.Tensor, b: k.Tensor) => k.Tensor) =>
-  k.grad(f, { argnums: [0, 1, 2] })(x, w, b) as k.Tensor[];
+  k.grad(f, { argnums: [0, 1, 2] })(x, w, b) as unknown as k.Tensor[];
 const kinds = (ts: k.Tensor[]) => k.schedule(...ts).map((s) => String(s).split(" -> ")[0]);
 
 /** Realizes `ts` and returns how many wasm matmul calls that took. */

@@ -360,15 +360,28 @@ export function grad<A extends unknown[], G = A[0]>(
   });
 }
 
-/** `[value, grad]` in one trace (they fuse when realized together). @example const [loss, g] = k.valueAndGrad(lossFn)(params, x, y) */
+/**
+ * `[value, grad]` in one trace (they fuse when realized together); with `{hasAux: true}`, `f`
+ * returns `[value, aux]` and the result is `[[value, aux], grad]`.
+ * @example const [loss, g] = k.valueAndGrad(lossFn)(params, x, y)
+ */
+export function valueAndGrad<A extends unknown[], Aux, G = A[0]>(
+  f: (...args: A) => readonly [Tensor, Aux],
+  opts: GradOptions & { hasAux: true },
+): (...args: A) => [[Tensor, Aux], G];
+/** `[value, grad]` of a scalar function. */
+export function valueAndGrad<A extends unknown[], G = A[0]>(
+  f: (...args: A) => unknown,
+  opts?: GradOptions,
+): (...args: A) => [Tensor, G];
 export function valueAndGrad<A extends unknown[], G = A[0]>(
   f: (...args: A) => unknown,
   opts: GradOptions = {},
-): (...args: A) => [Tensor, G] {
+): (...args: A) => [unknown, G] {
   const o = checkGradArgs("valueAndGrad", f, opts);
   return publicOp("valueAndGrad", (...args: A) => {
     const uf = userCallback(f as (...args: never[]) => unknown);
-    return gradImpl("valueAndGrad", uf, o, args) as [Tensor, G];
+    return gradImpl("valueAndGrad", uf, o, args) as [unknown, G];
   });
 }
 
