@@ -575,3 +575,15 @@ Deno.test("conv errors: bad input names the op, the argument and the shapes", ()
   );
   throwsWith(() => k.adaptiveAvgPool(k.zeros([1, 2, 6]), 0), ["adaptiveAvgPool: ", "outputSize"]);
 });
+
+Deno.test("conv: method forms equal the functions", async () => {
+  const x = randn([2, 3, 6, 6], 90, "float64"), w = randn([4, 3, 3, 3], 91, "float64");
+  const wt = randn([4, 2, 2, 2], 92, "float64");
+  const same = async (a: k.Tensor, b: k.Tensor) =>
+    assert.deepStrictEqual(await a.toArray(), await b.toArray());
+  await same(x.conv(w, { padding: 1 }), k.conv(x, w, { padding: 1 }));
+  await same(x.maxPool(2), k.maxPool(x, 2));
+  await same(x.avgPool(3, { stride: 1 }), k.avgPool(x, 3, { stride: 1 }));
+  const y = k.conv(x, w);
+  await same(y.convTranspose(wt, { stride: 2 }), k.convTranspose(y, wt, { stride: 2 }));
+});

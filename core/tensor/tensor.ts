@@ -14,6 +14,8 @@ import * as mv from "./movement.ts";
 import * as rd from "./reduce.ts";
 import * as la from "./linalg.ts";
 import * as ix from "./indexing.ts";
+import * as cv from "./conv.ts";
+import * as pl from "./pool.ts";
 import { formatValues, readData, readDataSync, toNested } from "./readback.ts";
 import type { TensorLike } from "./convert.ts";
 import { registerTensorClass } from "../errors.ts";
@@ -410,6 +412,22 @@ export class Tensor {
     opts?: ix.TakeOptions,
   ): Tensor {
     return ix.take(this, indices, opts);
+  }
+  /** Method form of `k.conv` (this tensor is the input). */
+  conv(w: Tensor, opts?: cv.ConvOptions): Tensor {
+    return cv.conv(this, w, opts);
+  }
+  /** Method form of `k.convTranspose`. */
+  convTranspose(w: Tensor, opts?: cv.ConvTransposeOptions): Tensor {
+    return cv.convTranspose(this, w, opts);
+  }
+  /** Method form of `k.maxPool`. */
+  maxPool(window: cv.SpatialArg, opts?: pl.MaxPoolOptions): Tensor {
+    return pl.maxPool(this, window, opts);
+  }
+  /** Method form of `k.avgPool`. */
+  avgPool(window: cv.SpatialArg, opts?: pl.AvgPoolOptions): Tensor {
+    return pl.avgPool(this, window, opts);
   }
 }
 
