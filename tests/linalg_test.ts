@@ -167,7 +167,7 @@ for (const device of DEVICES) {
   const dtype: DType = device === "cpu" ? "float64" : "float32";
   const atol = dtype === "float64" ? 1e-12 : 2e-5;
   Deno.test(`linalg reconstructions and orthogonality (${device}, ${dtype})`, async () => {
-    for (const [m, n] of [[5, 3], [3, 5], [4, 4], [1, 1]]) {
+    for (const [m, n] of [[5, 3], [3, 5], [4, 4], [1, 1], [7, 3], [2, 9]]) {
       const a = rand([2, m, n], m * 10 + n, dtype, device);
       for (const mode of ["reduced", "complete"] as const) {
         const [q, r] = k.linalg.qr(a, { mode });
@@ -202,6 +202,11 @@ for (const device of DEVICES) {
     const [u2, s2] = k.linalg.svd(rd);
     await near(mT(u2).matmul(u2), eyeOf(6, rd), atol * 10, "rank-deficient U orthonormal");
     assert.ok((await s2.data())[3] < 1e-5, "rank-deficient: zero singular value");
+    // Tall and rank-deficient (the QR-first path, m >= 2n): U stays orthonormal, U S Vh = A.
+    const tall = rand([9, 2], 5, dtype, device).matmul(rand([2, 4], 6, dtype, device));
+    const [u3, s3, vh3] = k.linalg.svd(tall, { fullMatrices: false });
+    await near(mT(u3).matmul(u3), eyeOf(4, tall), atol * 10, "tall rank-deficient U");
+    await near(u3.mul(s3.expandDims(-2)).matmul(vh3), tall, atol * 10, "tall U S Vh = A");
   });
 }
 

@@ -88,19 +88,17 @@ export function qr(
 }
 
 /**
- * Symmetric eigendecomposition of A (n×n, read from its lower triangle): eigenvalues in
+ * Symmetric eigendecomposition of A (n×n, symmetric; its upper triangle is read): eigenvalues in
  * ascending order and the eigenvectors as the columns of an n×n matrix.
  */
 export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) return [new Float64Array(n).fill(NaN), a.slice().fill(NaN)];
   }
-  const v = a.slice(), d = new Float64Array(n), e = new Float64Array(n);
-  tridiagonalize(v, d, e, n);
-  // The QL sweeps rotate eigenvector rows: work on Vᵀ so that each rotation reads two
-  // contiguous rows.
-  const vt = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vt[j * n + i] = v[i * n + j];
+  // Both phases work on Vᵀ (eigenvectors as rows), so that the inner loops of the reduction
+  // and every QL rotation run along contiguous rows.
+  const vt = a.slice(), d = new Float64Array(n), e = new Float64Array(n);
+  tridiagonalize(vt, d, e, n);
   implicitQl(vt, d, e, n);
   const order = [...d.keys()].sort((x, y) => d[x] - d[y]);
   const w = new Float64Array(n), vecs = new Float64Array(n * n);
@@ -113,21 +111,22 @@ export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
 }
 
 /**
- * Householder reduction to tridiagonal form (the classic `tred2` scheme), accumulating the
- * orthogonal transformation in `v` (which holds A on entry). On exit `d` is the diagonal and
- * `e[1..]` the subdiagonal.
+ * Householder reduction to tridiagonal form (the classic `tred2` scheme, with the storage
+ * transposed so that its inner loops are row loops), accumulating the transposed orthogonal
+ * transformation in `w`, which holds the symmetric A on entry (its upper triangle is read).
+ * On exit `d` is the diagonal and `e[1..]` the subdiagonal.
  */
-function tridiagonalize(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) d[j] = v[(n - 1) * n + j];
+function tridiagonalize(w: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) d[j] = w[j * n + n - 1];
   for (let i = n - 1; i > 0; i--) {
     let scale = 0, h = 0;
     for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
     if (scale === 0) {
       e[i] = d[i - 1];
       for (let j = 0; j < i; j++) {
-        d[j] = v[(i - 1) * n + j];
-        v[i * n + j] = 0;
-        v[j * n + i] = 0;
+        d[j] = w[j * n + i - 1];
+        w[j * n + i] = 0;
+        w[i * n + j] = 0;
       }
     } else {
       for (let k = 0; k < i; k++) {
@@ -142,11 +141,11 @@ function tridiagonalize(v: Float64Array, d: Float64Array, e: Float64Array, n: nu
       for (let j = 0; j < i; j++) e[j] = 0;
       for (let j = 0; j < i; j++) {
         f = d[j];
-        v[j * n + i] = f;
-        g = e[j] + v[j * n + j] * f;
+        w[i * n + j] = f;
+        g = e[j] + w[j * n + j] * f;
         for (let k = j + 1; k <= i - 1; k++) {
-          g += v[k * n + j] * d[k];
-          e[k] += v[k * n + j] * f;
+          g += w[j * n + k] * d[k];
+          e[k] += w[j * n + k] * f;
         }
         e[j] = g;
       }
@@ -160,32 +159,32 @@ function tridiagonalize(v: Float64Array, d: Float64Array, e: Float64Array, n: nu
       for (let j = 0; j < i; j++) {
         f = d[j];
         g = e[j];
-        for (let k = j; k <= i - 1; k++) v[k * n + j] -= f * e[k] + g * d[k];
-        d[j] = v[(i - 1) * n + j];
-        v[i * n + j] = 0;
+        for (let k = j; k <= i - 1; k++) w[j * n + k] -= f * e[k] + g * d[k];
+        d[j] = w[j * n + i - 1];
+        w[j * n + i] = 0;
       }
     }
     d[i] = h;
   }
   for (let i = 0; i < n - 1; i++) {
-    v[(n - 1) * n + i] = v[i * n + i];
-    v[i * n + i] = 1;
+    w[i * n + n - 1] = w[i * n + i];
+    w[i * n + i] = 1;
     const h = d[i + 1];
     if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1] / h;
+      for (let k = 0; k <= i; k++) d[k] = w[(i + 1) * n + k] / h;
       for (let j = 0; j <= i; j++) {
         let g = 0;
-        for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j];
-        for (let k = 0; k <= i; k++) v[k * n + j] -= g * d[k];
+        for (let k = 0; k <= i; k++) g += w[(i + 1) * n + k] * w[j * n + k];
+        for (let k = 0; k <= i; k++) w[j * n + k] -= g * d[k];
       }
     }
-    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
+    for (let k = 0; k <= i; k++) w[(i + 1) * n + k] = 0;
   }
   for (let j = 0; j < n; j++) {
-    d[j] = v[(n - 1) * n + j];
-    v[(n - 1) * n + j] = 0;
+    d[j] = w[j * n + n - 1];
+    w[j * n + n - 1] = 0;
   }
-  if (n > 0) v[(n - 1) * n + n - 1] = 1;
+  if (n > 0) w[(n - 1) * n + n - 1] = 1;
   e[0] = 0;
 }
 
@@ -274,6 +273,7 @@ function svdTall(
   full: boolean,
 ): [Float64Array, Float64Array, Float64Array] {
   const k = n;
+  if (m >= 2 * n && n > 0) return svdViaQr(a, m, n, full);
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) {
       const q = full ? m : k;
@@ -322,6 +322,32 @@ function svdTall(
   });
   // Columns for zero singular values (and the rest of a full U): an orthonormal completion.
   complete(u, m, q, s);
+  return [u, s, vt];
+}
+
+/**
+ * A tall matrix (m ≥ 2n) is first reduced by Householder QR (as LAPACK does): the Jacobi
+ * sweeps then rotate rows of length n instead of m. `U = Q U_R` (and, for a full U, the
+ * remaining columns of the complete Q).
+ */
+function svdViaQr(
+  a: Float64Array,
+  m: number,
+  n: number,
+  full: boolean,
+): [Float64Array, Float64Array, Float64Array] {
+  const [q, r] = qr(a, m, n, full);
+  const [ur, s, vt] = svdTall(r.slice(0, n * n), n, n, false);
+  const qc = q.length / m, u = new Float64Array(m * qc);
+  for (let i = 0; i < m; i++) {
+    const ri = i * qc;
+    for (let p = 0; p < n; p++) {
+      const qip = q[ri + p];
+      if (qip === 0) continue;
+      for (let j = 0; j < n; j++) u[ri + j] += qip * ur[p * n + j];
+    }
+    for (let j = n; j < qc; j++) u[ri + j] = q[ri + j];
+  }
   return [u, s, vt];
 }
 
