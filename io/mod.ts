@@ -48,6 +48,15 @@ export {
 } from "./checkpoint.ts";
 
 export {
+  crc32,
+  encodePng,
+  type ImageGridOptions,
+  imageGridSvg,
+  type ImageGridSvgOptions,
+  savePng,
+} from "./png.ts";
+
+export {
   deserialize,
   type LoadOptions,
   type PyTree,
