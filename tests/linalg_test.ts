@@ -324,6 +324,22 @@ Deno.test("linalg: {check: true} raises for singular / indefinite input", async 
   );
 });
 
+Deno.test("linalg: repeated solves and factorizations do not leak buffers", async () => {
+  const a = rand([8, 8], 21).add(k.eye(8, null, { dtype: "float64" }).mul(4));
+  const step = async () => {
+    const [w, v] = k.linalg.eigh(a.add(mT(a)));
+    const [u, s] = k.linalg.svd(a);
+    await k.realize(k.linalg.solve(a, w), v, u, s, k.linalg.cholesky(a.matmul(mT(a))));
+  };
+  for (let i = 0; i < 5; i++) await step();
+  const before = k.memoryStats().buffers;
+  for (let i = 0; i < 30; i++) await step();
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((r) => setTimeout(r, 10));
+  const after = k.memoryStats().buffers;
+  assert.ok(after <= before + 2, `live buffers grew from ${before} to ${after}`);
+});
+
 Deno.test("linalg: bad input names the function, the argument and the shapes", () => {
   const L = k.linalg;
   const a = k.zeros([3, 4]), sq = k.zeros([3, 3]);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { asTensor, type TensorLike } from "../tensor/convert.ts";
+import { asTensor, sameDevice, type TensorLike } from "../tensor/convert.ts";
 import { broadcastTo, reshape } from "../tensor/movement.ts";
 import { exp, mul } from "../tensor/elementwise.ts";
 import { ones, zeros } from "../tensor/creation.ts";
@@ -45,6 +45,7 @@ const checkName = (op: string, o: CheckOptions) =>
   o.check === undefined || !checkBool(op, o.check, "check") ? "" : op;
 
 function sameDtype(op: string, a: Tensor, b: Tensor): void {
+  sameDevice(op, [a, b]);
   if (a.dtype !== b.dtype) {
     throw typeError(op, `a and b must have the same dtype, got ${a.dtype} and ${b.dtype}`);
   }

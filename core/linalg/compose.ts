@@ -5,7 +5,7 @@
  * @module
  */
 import type { Tensor } from "../tensor/tensor.ts";
-import { asTensor, castNode, type TensorLike, wrap } from "../tensor/convert.ts";
+import { asTensor, castNode, sameDevice, type TensorLike, wrap } from "../tensor/convert.ts";
 import { broadcastTo, expandDims, reshape, transpose } from "../tensor/movement.ts";
 import { abs, div, greater, mul, notEqual, pow, sqrt, sub, where } from "../tensor/elementwise.ts";
 import { max, min, sum } from "../tensor/reduce.ts";
@@ -65,6 +65,7 @@ export function lstsq(
           `[..., ${m}, k]`,
       );
     }
+    sameDevice(op, [A, B]);
     if (B.dtype !== A.dtype) {
       throw typeError(op, `a and b must have the same dtype, got ${A.dtype} and ${B.dtype}`);
     }
