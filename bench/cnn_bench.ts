@@ -13,8 +13,9 @@
  * A plain script with its own timing loop (a step takes up to seconds, too long for
  * `deno bench`'s sampling): each figure is the median over rounds of the mean time per call in a
  * round, and each round ends by reading the last call's outputs, so WebGPU times include the
- * device work. `KILN_BENCH_DEVICES=cpu` restricts the devices; `KILN_BENCH_NAIVE=0` skips the
- * plain-JS loops (and the value check).
+ * device work (a software adapter gets 1–2 calls a round and the step at batch 64 only, as its
+ * shader compilation alone takes minutes). `KILN_BENCH_DEVICES=cpu` restricts the devices;
+ * `KILN_BENCH_NAIVE=0` skips the plain-JS loops (and the value check).
  * @module
  */
 import * as k from "../mod.ts";
@@ -44,7 +45,11 @@ const torch: Record<string, number> = torchPath
   ? JSON.parse(await Deno.readTextFile(torchPath)).ms
   : {};
 const naive = env("KILN_BENCH_NAIVE") !== "0";
-const adapters = (await k.devices()).map((d) => d.name);
+const infos = await k.devices();
+const adapters = infos.map((d) => d.name);
+// Software adapters (llvmpipe) compile the step's shaders for minutes and run it in seconds:
+// fewer calls there, and the train step at batch 64 only.
+const software = new Set(infos.filter((d) => !d.hardware).map((d) => d.name));
 const devices = (env("KILN_BENCH_DEVICES")?.split(",") ?? ["cpu", "webgpu"]).filter((d) =>
   adapters.includes(d)
 );
@@ -126,12 +131,11 @@ async function trainStepMs(device: string, b: number): Promise<number> {
   let [p, o, s] = [vars.params, optimizer.init(vars.params), vars.state];
   const key = k.random.key(3, { device });
   let i = 0;
-  const slow = device !== "cpu";
   return await timeMs(() => {
     let value: k.Tensor;
     [p, o, s, value] = step(p, o, s, k.random.foldIn(key, i++));
     return [value];
-  }, { warmup: 2, reps: slow ? 2 : 5, rounds: 3 });
+  }, software.has(device) ? { warmup: 1, reps: 1, rounds: 3 } : { warmup: 2, reps: 5, rounds: 3 });
 }
 
 console.log(
@@ -141,7 +145,7 @@ for (const device of devices) {
   console.log(`\n${device}: CNN train step (jitted valueAndGrad + Adam)`);
   console.log("| train step (CNN, Adam) | ms/step | conv GFLOP/s | PyTorch ms | Kiln/PyTorch |");
   console.log("| --- | ---: | ---: | ---: | ---: |");
-  for (const b of STEP_BATCHES) {
+  for (const b of software.has(device) ? STEP_BATCHES.slice(0, 1) : STEP_BATCHES) {
     const ms = await trainStepMs(device, b);
     const name = `cnn train step batch ${b}`;
     const macs = 3 * b * (32 * 28 * 28 * 9 + 64 * 14 * 14 * 32 * 9); // conv forward + 2 backward
@@ -206,9 +210,13 @@ for (const device of devices) {
         throw new Error(`${name} on ${device}: relative errors y/dx/dw ${errs} vs plain JS`);
       }
     }
-    const few = device === "cpu" ? 5 : 3;
-    const fMs = await timeMs(() => [fwd(x, w)], { warmup: 2, reps: few, rounds: 3 });
-    const fbMs = await timeMs(() => fb(x, w, r), { warmup: 2, reps: few, rounds: 3 });
+    const t = software.has(device) ? { warmup: 1, reps: 2, rounds: 3 } : {
+      warmup: 2,
+      reps: 5,
+      rounds: 3,
+    };
+    const fMs = await timeMs(() => [fwd(x, w)], t);
+    const fbMs = await timeMs(() => fb(x, w, r), t);
     const naiveF = ref ? gflops(macs, ref.fwdMs) : "–";
     const naiveFb = ref ? gflops(3 * macs, ref.fbMs) : "–";
     console.log(
