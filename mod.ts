@@ -20,3 +20,5 @@ export * as optim from "./optim/mod.ts";
 export * as data from "./data/mod.ts";
 /** Checkpoints: safetensors save/load. */
 export * as io from "./io/mod.ts";
+/** Small SVG plots: line, scatter, density2d. */
+export * as plot from "./plot/mod.ts";
