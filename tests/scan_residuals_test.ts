@@ -202,65 +202,74 @@ Deno.test("scan residuals: checkpoint saves fewer values per step; the forward l
   assert.equal(remat[0], 3 + 2);
 });
 
-Deno.test("scan residuals: a scan inside a scan body, gradients vs unrolled loops [cpu]", async () => {
-  const { p, h0, c0, xs } = inputs("cpu", "float64");
-  // Each outer step runs the cell twice on the same x (an inner scan of length 2).
-  const loss = (nested: boolean) => (pp: Params, h: k.Tensor) => {
-    const inner = (cr: Carry, x: k.Tensor): [Carry, k.Tensor] => {
-      if (!nested) {
-        const [a] = cell(pp, cr, x);
-        return cell(pp, a, x);
-      }
-      const twice = k.stack([x, x]);
-      const [out, ys] = k.scan((c: Carry, xi: k.Tensor) => cell(pp, c, xi), cr, twice);
-      return [out, k.slice(ys, [[1, 2]]).reshape([B, H])];
-    };
-    const [, ys] = k.scan(inner, [h, c0] as Carry, xs);
-    return ys.mul(ys).sum();
-  };
-  const g = k.grad(loss(true), { argnums: [0, 1] });
-  const ref = await flatGrads(k.grad(loss(false), { argnums: [0, 1] })(p, h0));
-  allClose(await flatGrads(g(p, h0)), ref, F64, "nested scan gradients");
-  await k.testing.checkGrads((h: k.Tensor) => loss(true)(p, h), [h0], { order: 2 });
-});
+for (const device of DEVICES) {
+  const dtype = hasFloat64(device) ? "float64" : "float32";
+  const tol = dtype === "float64" ? F64 : F32;
 
-Deno.test("checkpoint: outside loops, values and gradients equal f's; pytrees and static leaves [cpu]", async () => {
-  const x = k.tensor(uniform(6, 11), { shape: [2, 3], dtype: "float64" });
-  const w = k.tensor(uniform(9, 12), { shape: [3, 3], dtype: "float64" });
-  const f = (a: { x: k.Tensor; scale: number }, act: string) => {
-    const y = k.matmul(a.x, w).mul(a.scale);
-    return { y: act === "tanh" ? k.tanh(y) : k.sigmoid(y), s: y.sum() };
-  };
-  const cf = k.checkpoint(f, { name: "block" });
-  const loss = (g: typeof f) => (xx: k.Tensor, ww: k.Tensor) => {
-    void ww;
-    const o = g({ x: xx, scale: 2 }, "tanh");
-    return o.y.mul(o.y).sum().add(o.s.mul(o.s));
-  };
-  sameValues(
-    await read(cf({ x, scale: 2 }, "tanh").y),
-    await read(f({ x, scale: 2 }, "tanh").y),
-    "value",
-  );
-  const want = await read(k.grad(loss(f))(x, w));
-  allClose(await read(k.grad(loss(cf))(x, w)), want, F64, "grad through checkpoint");
-  // The captured weight gets its gradient too.
-  const gw = k.grad((ww: k.Tensor) => {
-    const o = k.checkpoint((xx: k.Tensor) => k.tanh(k.matmul(xx, ww)))(x);
-    return o.mul(o).sum();
-  })(w);
-  const gwRef = k.grad((ww: k.Tensor) => k.tanh(k.matmul(x, ww)).pow(2).sum())(w);
-  allClose(await read(gw), await read(gwRef), F64, "grad of a value the checkpoint captures");
-  await k.testing.checkGrads(
-    (xx: k.Tensor) => k.checkpoint((a: k.Tensor) => k.sin(a).mul(a).exp())(xx).sum(),
-    [x],
-    { order: 2 },
-  );
-  // The listing shows the checkpointed body under its name.
-  const lowered = k.jit((xx: k.Tensor) => cf({ x: xx, scale: 2 }, "tanh").y).lower(x);
-  assert.match(lowered.graph, /= checkpoint /);
-  assert.match(lowered.graph, /block=/);
-});
+  Deno.test(`scan residuals: a scan inside a scan body, gradients vs unrolled loops [${device}]`, async () => {
+    const { p, h0, c0, xs } = inputs(device, dtype);
+    // Each outer step runs the cell twice on the same x (an inner scan of length 2).
+    const loss = (nested: boolean) => (pp: Params, h: k.Tensor) => {
+      const inner = (cr: Carry, x: k.Tensor): [Carry, k.Tensor] => {
+        if (!nested) {
+          const [a] = cell(pp, cr, x);
+          return cell(pp, a, x);
+        }
+        const twice = k.stack([x, x]);
+        const [out, ys] = k.scan((c: Carry, xi: k.Tensor) => cell(pp, c, xi), cr, twice);
+        return [out, k.slice(ys, [[1, 2]]).reshape([B, H])];
+      };
+      const [, ys] = k.scan(inner, [h, c0] as Carry, xs);
+      return ys.mul(ys).sum();
+    };
+    const g = k.grad(loss(true), { argnums: [0, 1] });
+    const ref = await flatGrads(k.grad(loss(false), { argnums: [0, 1] })(p, h0));
+    allClose(await flatGrads(g(p, h0)), ref, tol, "nested scan gradients");
+    if (dtype === "float64") {
+      await k.testing.checkGrads((h: k.Tensor) => loss(true)(p, h), [h0], { order: 2 });
+    }
+  });
+
+  Deno.test(`checkpoint: outside loops, values and gradients equal f's; pytrees and static leaves [${device}]`, async () => {
+    const x = k.tensor(uniform(6, 11), { shape: [2, 3], dtype, device });
+    const w = k.tensor(uniform(9, 12), { shape: [3, 3], dtype, device });
+    const f = (a: { x: k.Tensor; scale: number }, act: string) => {
+      const y = k.matmul(a.x, w).mul(a.scale);
+      return { y: act === "tanh" ? k.tanh(y) : k.sigmoid(y), s: y.sum() };
+    };
+    const cf = k.checkpoint(f, { name: "block" });
+    const loss = (g: typeof f) => (xx: k.Tensor, ww: k.Tensor) => {
+      void ww;
+      const o = g({ x: xx, scale: 2 }, "tanh");
+      return o.y.mul(o.y).sum().add(o.s.mul(o.s));
+    };
+    sameValues(
+      await read(cf({ x, scale: 2 }, "tanh").y),
+      await read(f({ x, scale: 2 }, "tanh").y),
+      "value",
+    );
+    const want = await read(k.grad(loss(f))(x, w));
+    allClose(await read(k.grad(loss(cf))(x, w)), want, tol, "grad through checkpoint");
+    // The captured weight gets its gradient too.
+    const gw = k.grad((ww: k.Tensor) => {
+      const o = k.checkpoint((xx: k.Tensor) => k.tanh(k.matmul(xx, ww)))(x);
+      return o.mul(o).sum();
+    })(w);
+    const gwRef = k.grad((ww: k.Tensor) => k.tanh(k.matmul(x, ww)).pow(2).sum())(w);
+    allClose(await read(gw), await read(gwRef), tol, "grad of a value the checkpoint captures");
+    if (dtype === "float64") {
+      await k.testing.checkGrads(
+        (xx: k.Tensor) => k.checkpoint((a: k.Tensor) => k.sin(a).mul(a).exp())(xx).sum(),
+        [x],
+        { order: 2 },
+      );
+    }
+    // The listing shows the checkpointed body under its name.
+    const lowered = k.jit((xx: k.Tensor) => cf({ x: xx, scale: 2 }, "tanh").y).lower(x);
+    assert.match(lowered.graph, /= checkpoint /);
+    assert.match(lowered.graph, /block=/);
+  });
+}
 
 Deno.test("checkpoint: errors name checkpoint", () => {
   throwsWith(() => k.checkpoint(3 as never), ["checkpoint", "f"]);

@@ -221,7 +221,7 @@ const SCAN: CallPrimitive = {
       const ctInit = fc.map((i) => cts[i] ?? zeros(init[i], dev));
       const ctYs = fy.map((j) => cts[nc + j] ?? zeros(a.outs[nc + j], dev));
       const nr = lin.vjp.nStacked, nu = lin.vjp.xsUsed.length, nk = loop.carried.length;
-      let nx2 = 0;
+      const wx = fx.filter((i) => want(nc + i));
       // The backward loop: carries the cotangents of the carry and of the captured values
       // (summed over steps), reads each step's residuals, emits the xs' cotangents and the
       // per-step factors of the deferred consts' cotangents.
@@ -232,7 +232,6 @@ const SCAN: CallPrimitive = {
             ...consts,
           ]);
           const gx = g.xs.filter((x): x is Node => x !== null);
-          nx2 = gx.length;
           return [[...g.carry, ...acc.map((c, j) => B.add(c, g.consts[j]))], [...gx, ...g.emit]];
         },
         [...ctInit, ...loop.carried.map((j) => zeros(consts[fk[j]], dev))],
@@ -245,8 +244,8 @@ const SCAN: CallPrimitive = {
       fc.forEach((i, j) => grads[i] = out[j]);
       loop.carried.forEach((j, n) => grads[nc + nx + fk[j]] = out[fc.length + n]);
       const ys = out.slice(fc.length + nk);
-      fx.filter((i) => want(nc + i)).forEach((xi, j) => grads[nc + xi] = ys[j]);
-      const late = loop.after(res, xs, ys.slice(nx2), consts, length);
+      wx.forEach((xi, j) => grads[nc + xi] = ys[j]);
+      const late = loop.after(res, xs, ys.slice(wx.length), consts, length);
       loop.deferred.forEach((j, n) => grads[nc + nx + fk[j]] = late[n]);
       return grads;
     },
