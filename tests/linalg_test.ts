@@ -202,6 +202,12 @@ for (const device of DEVICES) {
     const [u2, s2] = k.linalg.svd(rd);
     await near(mT(u2).matmul(u2), eyeOf(6, rd), atol * 10, "rank-deficient U orthonormal");
     assert.ok((await s2.data())[3] < 1e-5, "rank-deficient: zero singular value");
+    // Under jit on this device (the call reads its input inside the compiled program).
+    const jitted = k.jit((x: k.Tensor, y: k.Tensor) =>
+      k.linalg.solve(x.matmul(mT(x)).add(eyeOf(5, x)), y)
+    );
+    const rhs = rand([3, 5, 2], 8, dtype, device);
+    await near(jitted(b, rhs), k.linalg.solve(spd, rhs), atol * 100, "jit solve == eager");
     // Tall and rank-deficient (the QR-first path, m >= 2n): U stays orthonormal, U S Vh = A.
     const tall = rand([9, 2], 5, dtype, device).matmul(rand([2, 4], 6, dtype, device));
     const [u3, s3, vh3] = k.linalg.svd(tall, { fullMatrices: false });
