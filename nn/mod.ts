@@ -178,3 +178,15 @@ export {
   type TransformerEncoderLayerParams,
   type TransformerInitOptions,
 } from "./transformer.ts";
+export {
+  gcnNorm,
+  type GcnNormOptions,
+  type Graph,
+  graphConv,
+  type GraphConv,
+  type GraphConvApplyOptions,
+  type GraphConvInitOptions,
+  type GraphConvParams,
+  messagePassing,
+  type MessagePassingOptions,
+} from "./graph.ts";
