@@ -271,6 +271,14 @@ for (const device of DEVICES) {
   });
 }
 
+Deno.test("scan residuals: hessian (jacfwd of grad) through scan and checkpoint [cpu]", async () => {
+  const { p, h0, c0, xs } = inputs("cpu", "float64");
+  const hess = (mode: Mode) => k.jacfwd(k.grad((h: k.Tensor) => lossFn(mode)(p, h, c0, xs)))(h0);
+  const ref = await read(hess("unrolled") as k.Tensor);
+  allClose(await read(hess("scan") as k.Tensor), ref, F64, "hessian scan");
+  allClose(await read(hess("checkpoint") as k.Tensor), ref, F64, "hessian scan(checkpoint)");
+});
+
 Deno.test("checkpoint: errors name checkpoint", () => {
   throwsWith(() => k.checkpoint(3 as never), ["checkpoint", "f"]);
   throwsWith(() => k.checkpoint((x: k.Tensor) => x, { policy: 1 } as never), [
