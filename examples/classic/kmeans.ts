@@ -1,9 +1,10 @@
 /**
  * k-means (Lloyd's algorithm) on the first 10 000 Fashion-MNIST training images, with
- * k-means++ initialization drawn from a PRNG key: the first centre uniformly, each next one with probability ∝ D(x)², the squared
- * distance to the nearest centre chosen so far (`k.random.categorical` on log D²). Each Lloyd
- * iteration is one jitted step: assign every image to its nearest centre, move each centre to
- * the mean of its images. Compared with a uniformly random initialization (same key).
+ * k-means++ initialization drawn from a PRNG key: the first centre uniformly, each next one
+ * with probability ∝ D(x)², the squared distance to the nearest centre chosen so far
+ * (`k.random.categorical` on log D²). Each Lloyd iteration is one jitted step: assign every
+ * image to its nearest centre, move each centre to the mean of its images. Compared with a
+ * uniformly random initialization (same key).
  *
  *   deno run -A examples/classic/kmeans.ts [--k 10] [--iters 150] [--smoke]
  *
