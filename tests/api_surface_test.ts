@@ -184,7 +184,7 @@ const KINDS: [RegExp, Kind][] = [
   [/^(on|dropRemainder)$/, "bool"],
   [/^(q|v|query|value_|mask)$/, "tensor"],
   [
-    /^(length|numEmbeddings|inputSize|hiddenSize|embedDim|numHeads|maxLength|dModel|nHead)$/,
+    /^(length|numEmbeddings|inputSize|hiddenSize|embedDim|numHeads|maxLength|dModel|nHead|numTokens)$/,
     "size",
   ],
   [/^path$/, "path"],
