@@ -12,12 +12,12 @@ import { type Batched, register } from "../ir/primitive.ts";
 import { front } from "../ir/batching.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { defaultDevice } from "../tensor/device.ts";
-import { backward, forward, tape } from "./autodiff.ts";
+import { forward, tape } from "./autodiff.ts";
 import { evalGraph } from "./trace.ts";
 import { batchNodes } from "./vmap.ts";
 import { flatten, type PyTree, unflatten } from "./tree.ts";
-import { avalOf, closeAll, deviceOf, floats, traceNodes, wrap } from "./control/common.ts";
-import { markRecomputed } from "./control/residuals.ts";
+import { avalOf, closeAll, deviceOf, floats, traceNodes, wrap, zeros } from "./control/common.ts";
+import { type BodyVjp, linearizeBody, markRecomputed } from "./control/residuals.ts";
 import {
   checkFunction,
   checkOptions,
@@ -53,6 +53,25 @@ function checkpointNodes(
   return makeCall("checkpoint", [...ins, ...consts], arg);
 }
 
+/** The function's VJP split into a call that also outputs residuals, and the cotangent side. */
+interface Linearized {
+  readonly vjp: BodyVjp;
+  readonly aug: CheckpointArg;
+}
+
+const linearizedOf = new WeakMap<CheckpointArg, Linearized>();
+
+/** Every input counts as a per-step value (there is no loop): the rest follows scan's split. */
+function linearized(a: CheckpointArg): Linearized {
+  let l = linearizedOf.get(a);
+  if (!l) {
+    const vjp = linearizeBody(a.body, 0, a.body.inputs.length, a.device);
+    const aug = new CheckpointArg(vjp.fwd.outputs.map(avalOf), a.device, vjp.fwd, a.name);
+    linearizedOf.set(a, l = { vjp, aug });
+  }
+  return l;
+}
+
 const CHECKPOINT: CallPrimitive = {
   name: "checkpoint",
   kind: "call",
@@ -73,17 +92,29 @@ const CHECKPOINT: CallPrimitive = {
       });
     },
 
-    vjp(cts, eq) {
+    vjp(cts, eq, needed) {
       const a = eq.arg as CheckpointArg;
-      // Recompute from the inputs: nothing of the forward sub-program is read.
-      const w = eq.src.map(wrap);
-      const since = w.length ? w[0].id : Infinity;
-      const outs = evalGraph(a.body, w);
-      const fo = floats(outs).filter((i) => cts[i]);
-      const seeds = fo.map((i) => outs[i]);
-      const g = backward(tape(seeds, new Set(w)), seeds, fo.map((i) => cts[i]!), w);
-      markRecomputed(g, since);
-      return g;
+      const since = zeros({ shape: [], dtype: "int32" }, a.device).id;
+      // Run the function again (a second call of it that also outputs the values its VJP
+      // reads: its residuals), then only the cotangent side. Nothing of the forward call is
+      // read; inside a loop all of it is recomputed in the backward loop (markRecomputed).
+      const lin = linearized(a);
+      // Identity casts (differentiation markers) would be copied to feed a call: skip them.
+      const src = eq.src.map((s) => s.op === "cast" && s.dtype === s.src[0].dtype ? s.src[0] : s);
+      const outs = makeCall("checkpoint", [...src, ...lin.vjp.extra], lin.aug);
+      const fx = floats(eq.src), fy = floats(a.outs);
+      const loop = lin.vjp.loop(fx.map((i) => needed?.[i] ?? true), []);
+      const g = loop.step(
+        [],
+        fy.map((j) => cts[j] ?? zeros(a.outs[j], a.device)),
+        outs.slice(a.outs.length),
+        lin.vjp.xsUsed.map((j) => eq.src[j]),
+        [],
+      );
+      const grads: (Node | null)[] = eq.src.map(() => null);
+      fx.forEach((i, j) => grads[i] = g.xs[j]);
+      markRecomputed(grads, since);
+      return grads;
     },
 
     jvp(tangents, eq) {
