@@ -136,7 +136,8 @@ export interface FlatFashion {
 /**
  * Loads Fashion-MNIST (see `k.data.fashionMnist` for where it is found), keeps the first
  * `nTrain`/`nTest` examples when given, flattens to `[N, 784]` and standardizes with the
- * published training mean 0.2860 and std 0.3530. Exits with a hint when the data is missing.
+ * published training mean 0.2860 and std 0.3530, on the default device (float64: on the CPU,
+ * see `float64OnCpu`). Exits with a hint when the data is missing.
  * @example
  * ```ts
  * const { xTrain, yTrain } = await loadFashion("logistic", { nTrain: 1000 });
@@ -146,6 +147,10 @@ export async function loadFashion(
   name: string,
   opts: { nTrain?: number; nTest?: number; dtype?: "float32" | "float64" } = {},
 ): Promise<FlatFashion> {
+  // Loaded and cut on the CPU, then moved: a whole split can exceed a WebGPU device's largest
+  // buffer binding (60 000 × 784 float32 is 188 MB; the spec's default limit is 128 MiB).
+  const target = opts.dtype === "float64" ? "cpu" : k.defaultDevice();
+  k.setDefaultDevice("cpu");
   let train, test;
   try {
     [train, test] = await Promise.all([
@@ -156,14 +161,17 @@ export async function loadFashion(
     console.error(`${name}: ${(e as Error).message}`);
     console.error("To get the data: sudo apt-get install -y dataset-fashion-mnist");
     Deno.exit(1);
+  } finally {
+    k.setDefaultDevice(target);
   }
   const prep = (s: k.data.LabeledImages, n?: number) => {
     const m = Math.min(n ?? s.images.shape[0], s.images.shape[0]);
     const x = s.images.slice([[0, m]]).reshape([m, 784]).sub(0.2860).div(0.3530);
     return [opts.dtype ? x.astype(opts.dtype) : x, s.labels.slice([[0, m]])];
   };
-  const [xTrain, yTrain] = prep(train, opts.nTrain);
-  const [xTest, yTest] = prep(test, opts.nTest);
+  const [xTrain, yTrain, xTest, yTest] = await Promise.all(
+    [...prep(train, opts.nTrain), ...prep(test, opts.nTest)].map((t) => k.devicePut(t, target)),
+  );
   await k.realize(xTrain, yTrain, xTest, yTest);
   return { xTrain, yTrain, xTest, yTest };
 }
@@ -177,4 +185,18 @@ export async function loadFashion(
  */
 export function secondsSince(t0: number): string {
   return ((performance.now() - t0) / 1000).toFixed(1);
+}
+
+/**
+ * Makes the CPU the default device (WebGPU has no float64), saying so when it was not.
+ * @example
+ * ```ts
+ * float64OnCpu("linear_regression");
+ * ```
+ */
+export function float64OnCpu(name: string): void {
+  if (k.defaultDevice() !== "cpu") {
+    console.log(`${name}: float64 runs on the cpu backend (not ${k.defaultDevice()})`);
+    k.setDefaultDevice("cpu");
+  }
 }

@@ -71,12 +71,13 @@ export async function fitLinear(
     return [k.optim.applyUpdates(p, updates), next, value] as const;
   });
   const losses: number[] = [];
+  const shuffleKey = await k.devicePut(o.key, "cpu"); // data.batches orders on the host
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const bar = progress(`${o.label} epoch ${epoch + 1}/${o.epochs}`, steps);
     let i = 0, sum = k.zeros([]);
     const order = k.data.batches({ x, y }, {
       batchSize: o.batch,
-      key: k.random.foldIn(o.key, epoch),
+      key: k.random.foldIn(shuffleKey, epoch),
     });
     for (const b of order) {
       let value: k.Tensor;

@@ -14,11 +14,12 @@
  * @module
  */
 import * as k from "../../mod.ts";
-import { check, finish, parseArgs, progress } from "./_common.ts";
+import { check, finish, float64OnCpu, parseArgs, progress } from "./_common.ts";
 import { lineChartSvg } from "./_svg.ts";
 
 const t0 = performance.now();
 const args = parseArgs();
+float64OnCpu("linear_regression");
 const here = new URL(".", import.meta.url);
 const csv = await k.data.loadCsv(new URL("data/diabetes.csv", here).pathname, { dtype: "float64" });
 const all = csv.data, n = all.shape[0];

@@ -15,11 +15,12 @@
  * @module
  */
 import * as k from "../../mod.ts";
-import { check, finish, loadFashion, parseArgs, progress } from "./_common.ts";
+import { check, finish, float64OnCpu, loadFashion, parseArgs, progress } from "./_common.ts";
 import { lineChartSvg } from "./_svg.ts";
 
 const t0 = performance.now();
 const args = parseArgs();
+float64OnCpu("newton");
 const GD_STEPS = args.num("gd-steps", 1000), LAMBDA = 1e-2;
 const data = await loadFashion("newton", {
   dtype: "float64",

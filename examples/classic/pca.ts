@@ -13,11 +13,12 @@
  * @module
  */
 import * as k from "../../mod.ts";
-import { check, finish, loadFashion, parseArgs } from "./_common.ts";
+import { check, finish, float64OnCpu, loadFashion, parseArgs } from "./_common.ts";
 import { scatterSvg } from "./_svg.ts";
 
 const t0 = performance.now();
 const args = parseArgs();
+float64OnCpu("pca");
 const here = new URL(".", import.meta.url);
 const ref = JSON.parse(await Deno.readTextFile(new URL("reference.json", here))).pca;
 const N = args.smoke ? 300 : ref.n, K = 50;
