@@ -105,6 +105,8 @@ function constantOnly(n: Node, memo: Map<Node, boolean>): boolean {
   return r;
 }
 
+const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
+
 /** A movement op that is a view of its one source (not `custom`, which carries rules). */
 function isView(n: Node): boolean {
   return !n.realized && n.src.length === 1 && n.op !== "custom" &&
@@ -133,8 +135,9 @@ export function closeOver(g: Graph, transform: string): Closed {
     let n = v;
     // Capture a view's base: inside the graph the view is free index arithmetic, while a
     // captured view is materialized (a weight expanded for a batched matmul is batch times
-    // its size, and so is its cotangent in a loop's carry).
-    while (isView(n) && !inputs.has(n) && !inner.has(n)) n = n.src[0];
+    // its size, and so is its cotangent in a loop's carry). Not through a view smaller than
+    // its base (a slice of a large computed value is computed as the slice alone).
+    while (isView(n) && !inner.has(n) && numel(n.src[0].shape) <= numel(n.shape)) n = n.src[0];
     if (inputs.has(n) || free.has(n)) return;
     if (inner.has(n)) return;
     if (constantOnly(n, memo)) return;
