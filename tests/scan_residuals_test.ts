@@ -196,6 +196,13 @@ Deno.test("scan residuals: checkpoint saves fewer values per step; the forward l
   const residual = scanCalls((pp: Params) => gradAll("scan")(pp, h0, c0, xs), p);
   assert.deepEqual(residual.length, 2);
   assert.equal(residual[0], 3 + 7);
+  // The backward loop carries the cotangents of h and c and emits, per step, the cotangent of
+  // x (asked for here) and of the gate pre-activations z: the weights' cotangents are one
+  // contraction over steps x batch after the loop (z^T-weighted h and x), not a carry.
+  assert.equal(residual[1], 2 + 1 + 1);
+  // Without the cotangent of xs (data), the loop does not compute it.
+  const paramsOnly = scanCalls((pp: Params) => k.grad(lossFn("scan"))(pp, h0, c0, xs), p);
+  assert.deepEqual(paramsOnly, [3 + 7, 2 + 1]);
   // Checkpointed: only the checkpoint's inputs that change per step (h, c).
   const remat = scanCalls((pp: Params) => gradAll("checkpoint")(pp, h0, c0, xs), p);
   assert.deepEqual(remat.length, 2);
