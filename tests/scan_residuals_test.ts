@@ -271,6 +271,9 @@ for (const device of DEVICES) {
         { order: 2 },
       );
     }
+    // vmap of a checkpointed function (a batched input, an unbatched captured weight).
+    const rows = k.vmap((r: k.Tensor) => k.checkpoint((a: k.Tensor) => k.tanh(a.matmul(w)))(r))(x);
+    allClose(await read(rows), await read(k.tanh(k.matmul(x, w))), tol, "vmap(checkpoint)");
     // The listing shows the checkpointed body under its name.
     const lowered = k.jit((xx: k.Tensor) => cf({ x: xx, scale: 2 }, "tanh").y).lower(x);
     assert.match(lowered.graph, /= checkpoint /);

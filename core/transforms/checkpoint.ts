@@ -129,17 +129,15 @@ const CHECKPOINT: CallPrimitive = {
     batch(src, eq, ctx) {
       const a = eq.arg as CheckpointArg;
       const n = ctx.size;
-      const batched = src.flatMap((
-        [s, d],
-        i,
-      ) => (d === null ? [] : [[i, front([s, d], n)]] as const));
+      // The batched inputs become the new call's inputs; the others are captured as they are.
+      const at = src.flatMap(([, d], i) => (d === null ? [] : [i]));
       const res = checkpointNodes(
         (ins) => {
           const env = new Map<Node, Batched>(a.body.inputs.map((p, i) => [p, src[i]]));
-          batched.forEach(([i], j) => env.set(a.body.inputs[i], [ins[j], 0]));
+          at.forEach((i, j) => env.set(a.body.inputs[i], [ins[j], 0]));
           return batchNodes(a.body.outputs, env, n).map((b) => front(b, n));
         },
-        batched.map(([, s]) => s),
+        at.map((i) => front(src[i], n)),
         a.name,
         a.device,
       );
