@@ -309,7 +309,11 @@ function gradImpl(
 ): [unknown, unknown] {
   const { nums, single } = normArgnums(opts.argnums);
   for (const a of nums) {
-    if (a < args.length && flatten(args[a] as PyTree<unknown>)[0].length === 0) {
+    // An empty pytree ({} or [], e.g. a layer without parameters) has an empty gradient, as
+    // in JAX; a missing or non-container argument without tensors is a mistake.
+    const v = args[a];
+    const container = typeof v === "object" && v !== null;
+    if (a < args.length && !container && flatten(v as PyTree<unknown>)[0].length === 0) {
       throw typeError(
         op,
         `argument ${a} holds no tensor to differentiate, got ${describe(args[a])}`,
