@@ -2,7 +2,7 @@
  * Logistic regression (binary: sneaker vs ankle boot) and softmax regression (all ten classes)
  * on Fashion-MNIST, both with L2 regularization, trained by mini-batch Adam with jitted steps.
  *
- *   deno run -A examples/classic/logistic_regression.ts [--epochs 10] [--l2 1e-4] [--lr 2e-3] [--smoke]
+ *   deno run -A examples/classic/logistic_regression.ts [--epochs 10] [--l2 1e-4] [--lr 2e-3]
  *
  * Verifies: binary test accuracy >= 95 % and softmax-regression test accuracy >= 84 %
  * (under --smoke, on a 512-example subset: both >= 50 %).
