@@ -182,6 +182,10 @@ export const multiHeadAttention: (
       "dropout",
     ]);
     const { batchFirst, causal, dropout, ...initOpts } = o;
+    const op = "nn.layers.multiHeadAttention";
+    const e = E.checkInt(op, embedDim, "embedDim", 1);
+    const h = E.checkInt(op, numHeads, "numHeads", 1);
+    if (e % h !== 0) throw E.rangeError(op, `numHeads ${h} does not divide embedDim ${e}`);
     return layer<MultiHeadAttentionParams>(
       `multiHeadAttention(${args(embedDim, numHeads)})`,
       (key) => mhaPair.init(key, embedDim, initOpts),
