@@ -15,8 +15,8 @@
  * crops and flips slow the climb within 10 epochs).
  *
  * Prints a progress bar on stderr (epoch, step, loss, ms per step), then per epoch the test
- * accuracy, seconds per epoch and ms per training step; writes `fashion_cnn.svg` (loss and
- * accuracy curves) and `fashion_cnn.safetensors` (parameters and batch-norm statistics) into
+ * accuracy, seconds per epoch and ms per training step; writes `fashion_cnn.svg` (training
+ * loss and test error against epochs, `k.plot.line`) and `fashion_cnn.safetensors` (parameters and batch-norm statistics) into
  * `--out DIR` (default: next to this file). Every 100 steps and at each epoch's end the whole
  * training state (parameters, Adam state, batch-norm statistics, epoch, step, curves) goes to
  * `fashion_cnn.ckpt`; `--resume` continues from it with the same data order and dropout keys,
@@ -24,7 +24,6 @@
  * @module
  */
 import * as k from "../mod.ts";
-import { curvesSvg } from "./_svg.ts";
 
 const args = Deno.args;
 const opt = (name: string, def: number) => {
@@ -179,9 +178,22 @@ for (let epoch = startEpoch; epoch < EPOCHS; epoch++) {
   );
 }
 
-await Deno.writeTextFile(
+// One chart against epochs on a log scale: the training loss where it was logged (steps
+// logEvery, 2·logEvery, … and each epoch's last) and the test error after each epoch.
+const logged = Array.from(
+  { length: Math.ceil(stepsPerEpoch / logEvery) },
+  (_, j) => Math.min((j + 1) * logEvery, stepsPerEpoch) / stepsPerEpoch,
+);
+await k.plot.save(
   out("fashion_cnn.svg"),
-  curvesSvg(losses, accs, { lossTitle: `training loss (every ${logEvery} steps)` }),
+  k.plot.line([
+    {
+      y: losses,
+      x: losses.map((_, j) => Math.floor(j / logged.length) + logged[j % logged.length]),
+      name: "training loss",
+    },
+    { y: accs.map((a) => 1 - a), x: accs.map((_, e) => e + 1), name: "test error" },
+  ], { title: "Fashion-MNIST CNN", xLabel: "epoch", logY: true }),
 );
 await k.io.save(out("fashion_cnn.safetensors"), { params, state: bn });
 console.log(`wrote ${out("fashion_cnn.svg").pathname} and fashion_cnn.safetensors`);
