@@ -107,6 +107,22 @@ export function silu(x: TensorLike): Tensor {
 }
 
 /**
+ * `log(1 + eˣ)` computed stably as `max(x, 0) + log1p(e^−|x|)`, with the derivative `σ(x)` as a
+ * custom JVP: the stable form has kinks at 0 (`max`, `|x|`) whose second derivatives vanish
+ * there, so autodiff of it would give a zero Hessian at 0 instead of σ'(0) = 1/4 (Newton's
+ * method on a logistic loss starting from w = 0 would stall).
+ */
+const smoothSoftplus: (x: Tensor) => Tensor = k.customJvp(
+  (x: Tensor) => k.add(k.maximum(x, 0), k.log1p(k.exp(k.neg(k.abs(x))))),
+  {
+    jvp: ([x], [t]) => [
+      k.add(k.maximum(x, 0), k.log1p(k.exp(k.neg(k.abs(x))))),
+      k.mul(t, k.sigmoid(x)),
+    ],
+  },
+);
+
+/**
  * `log(1 + eˣ)`, computed stably as `max(x, 0) + log1p(e^(−|x|))` (that is `logaddexp(x, 0)`):
  * `softplus(100) = 100`, `softplus(−100) ≈ 3.7e-44`, never `inf`. Its derivative is
  * `sigmoid(x)` (0.5 at 0).
@@ -119,7 +135,7 @@ export function silu(x: TensorLike): Tensor {
 export function softplus(x: TensorLike): Tensor {
   return userOp("nn.softplus", () => {
     const t = float(x);
-    return k.add(k.maximum(t, 0), k.log1p(k.exp(k.neg(k.abs(t)))));
+    return smoothSoftplus(t);
   });
 }
 

@@ -9,6 +9,7 @@
  * @module
  */
 import * as k from "../core/mod.ts";
+import { softplus } from "./activations.ts";
 import type { Tensor } from "../core/mod.ts";
 import {
   checkNumber,
@@ -179,10 +180,9 @@ export function sigmoidBinaryCrossEntropy(
       );
     }
     const tf = k.astype(t, xf.dtype);
-    const loss = k.add(
-      k.sub(k.maximum(xf, 0), k.mul(xf, tf)),
-      k.log1p(k.exp(k.neg(k.abs(xf)))),
-    );
+    // softplus(x) − x·t: softplus carries the derivative σ(x), so second derivatives are exact
+    // at x = 0 too (Newton's method on logistic regression starts there).
+    const loss = k.sub(softplus(xf), k.mul(xf, tf));
     return reduce(op, loss, opts.reduction);
   });
 }

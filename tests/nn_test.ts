@@ -692,3 +692,16 @@ for (const device of DEVICES) {
     await rejectsWith(() => k.nn.dropout(key, x, 1.5), ["rate must be in [0, 1]"]);
   });
 }
+
+// Regression: the stable softplus max(x, 0) + log1p(e^-|x|) has kinks at 0 whose second
+// derivatives vanish, so its Hessian at 0 came out 0 instead of σ'(0) = 1/4 and Newton's method
+// on logistic regression started from w = 0 did not move.
+Deno.test("nn: softplus and sigmoidBinaryCrossEntropy have exact second derivatives at 0", async () => {
+  const z = k.tensor([0], { dtype: "float64", device: "cpu" });
+  const y = k.tensor([1], { dtype: "float64", device: "cpu" });
+  const loss = (z: k.Tensor) => k.nn.sigmoidBinaryCrossEntropy(z, y).sum();
+  assert.deepStrictEqual(await k.grad(loss)(z).toArray(), [-0.5]);
+  assert.deepStrictEqual(await k.hessian(loss)(z).toArray(), [[0.25]]);
+  const at = k.tensor([0, 0.7, -3, 40], { dtype: "float64", device: "cpu" });
+  await k.testing.checkGrads((x: k.Tensor) => k.nn.softplus(x), [at], { order: 2 });
+});
