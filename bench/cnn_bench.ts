@@ -15,9 +15,13 @@
  * round, and each round ends by reading the last call's outputs, so WebGPU times include the
  * device work (a software adapter gets 1–2 calls a round and the step at batch 64 only, as its
  * shader compilation alone takes minutes). `KILN_BENCH_DEVICES=cpu` restricts the devices;
- * `KILN_BENCH_NAIVE=0` skips the plain-JS loops (and the value check).
+ * `KILN_BENCH_NAIVE=0` skips the plain-JS loops (and the value check). `KILN_BENCH_CLOCK=cpu`
+ * times with this process's CPU time instead of the wall clock: on a machine shared with other
+ * work that is close to the unloaded wall time of the (single-threaded) CPU backend; compare it
+ * with `torch_cnn.py --clock cpu --threads 1`.
  * @module
  */
+import process from "node:process";
 import * as k from "../mod.ts";
 import { seededFloat32 } from "./baselines.ts";
 import { convMacs, type ConvShape, naiveConv, naiveConvGrads } from "./conv_baseline.ts";
@@ -41,9 +45,10 @@ const env = (name: string) => {
   }
 };
 const torchPath = env("KILN_TORCH_RESULTS");
-const torch: Record<string, number> = torchPath
-  ? JSON.parse(await Deno.readTextFile(torchPath)).ms
-  : {};
+const torchRun: { threads?: number; clock?: string; ms: Record<string, number> } = torchPath
+  ? JSON.parse(await Deno.readTextFile(torchPath))
+  : { ms: {} };
+const torch = torchRun.ms;
 const naive = env("KILN_BENCH_NAIVE") !== "0";
 const infos = await k.devices();
 const adapters = infos.map((d) => d.name);
@@ -53,6 +58,14 @@ const software = new Set(infos.filter((d) => !d.hardware).map((d) => d.name));
 const devices = (env("KILN_BENCH_DEVICES")?.split(",") ?? ["cpu", "webgpu"]).filter((d) =>
   adapters.includes(d)
 );
+
+/** Milliseconds on the chosen clock: wall time, or this process's CPU time (user + system). */
+const cpuClock = env("KILN_BENCH_CLOCK") === "cpu";
+const now = () => {
+  if (!cpuClock) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** Median over `rounds` of the mean ms per call of `reps` calls, after `warmup` calls. */
 async function timeMs(
@@ -65,11 +78,11 @@ async function timeMs(
   for (let i = 0; i < opts.warmup; i++) await wait(call());
   const means: number[] = [];
   for (let r = 0; r < opts.rounds; r++) {
-    const t0 = performance.now();
+    const t0 = now();
     let outs: k.Tensor[] = [];
     for (let i = 0; i < opts.reps; i++) outs = call();
     await wait(outs);
-    means.push((performance.now() - t0) / opts.reps);
+    means.push((now() - t0) / opts.reps);
   }
   means.sort((a, b) => a - b);
   return means[Math.floor(means.length / 2)];
@@ -139,7 +152,13 @@ async function trainStepMs(device: string, b: number): Promise<number> {
 }
 
 console.log(
-  `devices: ${devices.join(", ")}${torchPath ? `; PyTorch figures from ${torchPath}` : ""}`,
+  `devices: ${devices.join(", ")}; clock: ${cpuClock ? "process CPU time" : "wall"}${
+    torchPath
+      ? `; PyTorch figures from ${torchPath} (${torchRun.threads} threads, clock: ${
+        torchRun.clock ?? "wall"
+      })`
+      : ""
+  }`,
 );
 for (const device of devices) {
   console.log(`\n${device}: CNN train step (jitted valueAndGrad + Adam)`);
@@ -191,12 +210,12 @@ for (const device of devices) {
     );
     let ref = naiveResults.get(name);
     if (naive && !ref) {
-      let t0 = performance.now();
+      let t0 = now();
       const y = naiveConv(xd, kd, s);
-      const fwdMs = performance.now() - t0;
-      t0 = performance.now();
+      const fwdMs = now() - t0;
+      t0 = now();
       const { dx, dk } = naiveConvGrads(xd, kd, rd, s);
-      ref = { y, dx, dk, fwdMs: fwdMs, fbMs: fwdMs + performance.now() - t0 };
+      ref = { y, dx, dk, fwdMs: fwdMs, fbMs: fwdMs + now() - t0 };
       naiveResults.set(name, ref);
     }
     if (ref) {
