@@ -4,9 +4,10 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { reshape, stack } from "../tensor/movement.ts";
+import { reshape, transpose } from "../tensor/movement.ts";
 import { eye } from "../tensor/creation.ts";
 import { jvp, vjp } from "./autodiff.ts";
+import { vmap } from "./vmap.ts";
 import { fmt } from "../shape.ts";
 import {
   checkFunction,
@@ -36,9 +37,9 @@ function checkOut(op: string, y: unknown): Tensor {
   return y;
 }
 
-function basis(n: number, like: Tensor): Tensor[] {
-  const I = eye(n, n, { dtype: like.dtype, device: like.device });
-  return [...Array(n).keys()].map((i) => reshape(I.slice([[i, i + 1]]), like.shape));
+/** The `n` standard basis vectors shaped like `like`, stacked: `[n, ...like.shape]`. */
+function basis(n: number, like: Tensor): Tensor {
+  return reshape(eye(n, n, { dtype: like.dtype, device: like.device }), [n, ...like.shape]);
 }
 
 /**
@@ -53,9 +54,10 @@ export function jacrev(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) 
     const g = (xi: Tensor) => uf(...args.map((v, i) => (i === a ? xi : v)));
     const [y, pb] = vjp(g as (...args: never[]) => unknown, x);
     const out = checkOut("jacrev", y);
-    const rows = basis(out.size, out).map((e) => pb(e)[0] as Tensor);
-    if (rows.length === 0) return reshape(x.mul(0).sum(), [...out.shape, ...x.shape]);
-    return reshape(stack(rows), [...out.shape, ...x.shape]);
+    if (out.size === 0) return reshape(x.mul(0).sum(), [...out.shape, ...x.shape]);
+    // One batched pullback over the basis (as JAX's vmap of the VJP), not one per row.
+    const rows = vmap((e: Tensor) => pb(e)[0] as Tensor)(basis(out.size, out)) as Tensor;
+    return reshape(rows, [...out.shape, ...x.shape]);
   });
 }
 
@@ -84,14 +86,16 @@ export function jacfwd(f: TensorFn, opts: JacOptions = {}): (...args: Tensor[]) 
     const uf = userCallback(f);
     const x = argAt("jacfwd", args, a);
     const g = (xi: Tensor) => uf(...args.map((v, i) => (i === a ? xi : v)));
-    const cols = basis(x.size, x).map((e) => {
+    if (x.size === 0) throw shapeError("jacfwd", `input ${fmt(x.shape)} has no elements`);
+    // One batched pushforward over the basis (as JAX's vmap of the JVP), not one per column.
+    const cols = vmap((e: Tensor) => {
       const [y, t] = jvp(g as (...args: never[]) => unknown, [x], [e]);
       checkOut("jacfwd", y);
       return t as Tensor;
-    });
-    if (cols.length === 0) throw shapeError("jacfwd", `input ${fmt(x.shape)} has no elements`);
-    const outShape = cols[0].shape;
-    return reshape(stack(cols, { axis: -1 }), [...outShape, ...x.shape]);
+    })(basis(x.size, x)) as Tensor; // [n, ...out]
+    const r = cols.ndim - 1;
+    const moved = transpose(cols, [...Array(r).keys()].map((i) => i + 1).concat(0));
+    return reshape(moved, [...cols.shape.slice(1), ...x.shape]);
   });
 }
 
