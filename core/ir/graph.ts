@@ -1,5 +1,6 @@
 /** Building graph nodes from primitive records. @module */
 import type { DType } from "../dtype.ts";
+import { shapeError } from "../errors.ts";
 import { Node } from "./node.ts";
 import { prim } from "./primitive.ts";
 import "./elementwise.ts";
@@ -16,7 +17,12 @@ export function makeNode(op: string, src: Node[], arg?: unknown): Node {
   const device = src[0].device;
   for (const s of src) {
     if (s.device !== device) {
-      throw new Error(`${op}: operands are on different devices (${src.map((x) => x.device)})`);
+      throw shapeError(
+        op,
+        `operands are on different devices (${
+          src.map((x) => x.device).join(", ")
+        }); move them with k.devicePut`,
+      );
     }
   }
   const dtype: DType = p.dtype ? p.dtype(src.map((s) => s.dtype), arg) : src[0].dtype;
