@@ -54,7 +54,7 @@ Deno.test("vae: bernoulliNll equals the written-out binary cross-entropy", async
   allClose(got, want, { rtol: 1e-10, atol: 1e-10 }, "BCE");
 });
 
-Deno.test("vae: negElbo's KL part does not depend on the key; its mean over keys is finite", async () => {
+Deno.test("vae: negElbo draws its sample from the key (different keys, close finite values)", async () => {
   const p = initVae(k.random.key(0), 4, "float64");
   const x = k.random.uniform(k.random.key(1), [3, 784], { dtype: "float64" });
   const a = await negElbo(p, x, k.random.key(2)).data();
