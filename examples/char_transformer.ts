@@ -2,13 +2,16 @@
  * A character-level transformer language model (decoder-only, GPT-style) on the fortunes corpus.
  *
  *   npx -y deno@2.9.6 task train:transformer      # 15 minutes of training at most
- *   deno run -A examples/char_transformer.ts --minutes 5 --layers 4 --dModel 128
+ *   deno run -A examples/char_transformer.ts --minutes 5 --layers 3 --dModel 128
  *   deno run -A examples/char_transformer.ts --smoke   # a few tiny steps (CI)
  *
  * Model: token embedding + learned positional embedding (`k.nn.positionalEmbedding`) →
  * `--layers` pre-norm `k.nn.transformerEncoderLayer`s with causal self-attention (`--dModel`
  * wide, 4 heads, feed-forward 4·dModel, GELU) → layerNorm → linear → logits of the next
  * character. Adam with gradient clipping (global norm 1) and a short warm-up, one jitted step.
+ * The defaults (2 layers, dModel 96) are what a 2-core CPU trains past the goal in 15 minutes:
+ * on the loaded machine it ran ~880 ms a step (1020 steps), validation 1.98 nats/char against
+ * the 3.30 baseline; a wider model learns more per step but gets too few steps.
  * Prints the unigram-entropy baseline of the validation text, the validation loss in nats/char
  * as it trains, and a sampled continuation (temperature `--temperature`, `k.random.categorical`)
  * drawn with a sliding context of `--seqLen` characters. A full run exits with status 2 unless
@@ -23,7 +26,7 @@ const args = parseArgs({
   steps: 100_000,
   batch: 32,
   seqLen: 64,
-  lr: 2e-3,
+  lr: 3e-3,
   evalEvery: 200,
   sample: 400,
   temperature: 0.7,
@@ -32,7 +35,7 @@ const intArg = (name: string, full: number, smoke: number) => {
   const i = Deno.args.indexOf(`--${name}`);
   return i >= 0 ? Number(Deno.args[i + 1]) : args.smoke ? smoke : full;
 };
-const LAYERS = intArg("layers", 3, 1), D = intArg("dModel", 128, 16), HEADS = 4;
+const LAYERS = intArg("layers", 2, 1), D = intArg("dModel", 96, 16), HEADS = 4;
 const FF = 4 * D;
 
 const corpus = await loadCorpus(args.smoke);
