@@ -225,7 +225,7 @@ export interface Density2dOptions extends FrameOptions {
  * ```ts
  * import * as k from "../mod.ts";
  * const xy = k.plot.grid2d(64, [-2, 2], [-2, 2]); // Float32Array of 64*64*2
- * const logp = k.tensor(xy, { shape: [64 * 64, 2] }).square().sum({ axis: 1 }).mul(-0.5);
+ * const logp = k.tensor(xy, { shape: [64 * 64, 2] }).pow(2).sum({ axis: 1 }).mul(-0.5);
  * ```
  */
 export const grid2d: (
