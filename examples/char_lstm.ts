@@ -14,6 +14,8 @@
  * character at a time with `k.nn.lstmCell` and `k.random.categorical`.
  * A full run exits with status 2 unless the validation loss ends at least 1 nat/char below the
  * baseline.
+ * Measured on the shared, loaded 2-core machine (load average 8–12): 644 steps in 15.0 min
+ * (1.4 s/step), validation 1.8639 nats/char against the 3.2994 baseline (1.435 below).
  * @module
  */
 import * as k from "../mod.ts";
