@@ -116,9 +116,10 @@ Deno.test("nn.gcnNorm: without self-loops, and the two-node example", async () =
 
 Deno.test("nn.graphConv: gradients match float64 finite differences", async () => {
   const g = toGraph(randomGraph(8, 6, 14, true), "cpu", "float64");
-  const x = k.tensor(randMat(9, 6, 3), { dtype: "float64" });
-  const w = k.tensor(randMat(10, 3, 2), { dtype: "float64" });
-  const b = k.tensor([0.5, -0.5], { dtype: "float64" });
+  const cpu = { dtype: "float64", device: "cpu" } as const;
+  const x = k.tensor(randMat(9, 6, 3), cpu);
+  const w = k.tensor(randMat(10, 3, 2), cpu);
+  const b = k.tensor([0.5, -0.5], cpu);
   const ew = g.weight!;
   await k.testing.checkGrads(
     (x, w, b, ew) => k.tanh(k.nn.graphConv.apply({ w, b }, x, { ...g, weight: ew })).sum(),

@@ -27,8 +27,8 @@ Deno.test("vae: gaussianKl equals the integral of q log(q/p), summed over latent
   const mu = Array.from({ length: 3 }, () => Array.from({ length: 4 }, () => 3 * r() - 1.5));
   const logvar = Array.from({ length: 3 }, () => Array.from({ length: 4 }, () => 3 * r() - 2));
   const got = await gaussianKl(
-    k.tensor(mu, { dtype: "float64" }),
-    k.tensor(logvar, { dtype: "float64" }),
+    k.tensor(mu, { dtype: "float64", device: "cpu" }),
+    k.tensor(logvar, { dtype: "float64", device: "cpu" }),
   ).data();
   const want = mu.map((row, i) =>
     row.reduce((s, m, j) => s + klQuadrature(m, Math.exp(logvar[i][j] / 2)), 0)
@@ -48,17 +48,17 @@ Deno.test("vae: bernoulliNll equals the written-out binary cross-entropy", async
     )
   );
   const got = await bernoulliNll(
-    k.tensor(logits, { dtype: "float64" }),
-    k.tensor(x, { dtype: "float64" }),
+    k.tensor(logits, { dtype: "float64", device: "cpu" }),
+    k.tensor(x, { dtype: "float64", device: "cpu" }),
   ).data();
   allClose(got, want, { rtol: 1e-10, atol: 1e-10 }, "BCE");
 });
 
 Deno.test("vae: negElbo draws its sample from the key (different keys, close finite values)", async () => {
-  const p = initVae(k.random.key(0), 4, "float64");
-  const x = k.random.uniform(k.random.key(1), [3, 784], { dtype: "float64" });
-  const a = await negElbo(p, x, k.random.key(2)).data();
-  const b = await negElbo(p, x, k.random.key(3)).data();
+  const p = initVae(k.random.key(0, { device: "cpu" }), 4, "float64");
+  const x = k.random.uniform(k.random.key(1, { device: "cpu" }), [3, 784], { dtype: "float64" });
+  const a = await negElbo(p, x, k.random.key(2, { device: "cpu" })).data();
+  const b = await negElbo(p, x, k.random.key(3, { device: "cpu" })).data();
   // Different keys draw different z: the reconstruction term changes, a little.
   assert.ok(a.some((v, i) => v !== b[i]), "keys change the sample");
   for (let i = 0; i < 3; i++) {
