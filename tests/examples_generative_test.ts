@@ -39,6 +39,7 @@ const EXAMPLES = [
   "generative/gan_ring.ts",
   "generative/autoencoder.ts",
   "generative/vae.ts",
+  "generative/dcgan.ts",
 ];
 
 Deno.test("examples: generative and graph --smoke runs pass their checks", async () => {
@@ -68,7 +69,9 @@ Deno.test("examples: generative and graph --smoke runs pass their checks", async
     for (const f of ["karate_gcn.svg", "flow_moons.svg", "gan_ring.svg", "autoencoder_recon.png"]) {
       assert.ok((await Deno.stat(`${dir}/${f}`)).size > 100, f);
     }
-    for (const f of ["vae_samples.png", "vae_recon.png", "vae_traversal.png"]) {
+    for (
+      const f of ["vae_samples.png", "vae_recon.png", "vae_traversal.png", "dcgan_samples.png"]
+    ) {
       assert.ok((await Deno.stat(`${dir}/${f}`)).size > 100, f);
     }
   } finally {

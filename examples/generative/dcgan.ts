@@ -77,7 +77,7 @@ const gStep = k.jit((g: G, s: k.optim.OptState, d: D, key: k.Tensor) => {
   return [k.optim.applyUpdates(g, updates), next, value] as const;
 });
 
-const steps = args.num("steps", 1500, 10);
+const steps = args.num("steps", 1500, 3);
 const bar = progress("dcgan", steps);
 let done = 0, epoch = 0;
 const tTrain = performance.now();
