@@ -19,8 +19,9 @@
  * loss and test error against epochs, `k.plot.line`) and `fashion_cnn.safetensors` (parameters and batch-norm statistics) into
  * `--out DIR` (default: next to this file). Every 100 steps and at each epoch's end the whole
  * training state (parameters, Adam state, batch-norm statistics, epoch, step, curves) goes to
- * `fashion_cnn.ckpt`; `--resume` continues from it with the same data order and dropout keys,
- * so a resumed run computes what an uninterrupted one would.
+ * `fashion_cnn.ckpt`; `--resume` (with the same options) continues from it with the same data
+ * order and dropout keys, so a killed and resumed run ends with the same parameters, bit for
+ * bit, as an uninterrupted one (tests/examples_cnn_test.ts checks it).
  * @module
  */
 import * as k from "../mod.ts";

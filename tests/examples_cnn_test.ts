@@ -1,8 +1,8 @@
 // examples/fashion_cnn.ts --smoke as a subprocess on the CPU backend, on a synthetic
 // Fashion-MNIST-shaped dataset written here as IDX files (so CI needs neither the real data
-// nor a network): the script trains a few steps, evaluates, writes its SVG, parameters and
-// checkpoint, and a second run with --resume --epochs 2 continues at epoch 2 from that
-// checkpoint. Needs --allow-run.
+// nor a network): the script trains two epochs of 4 steps, evaluates, writes its SVG,
+// parameters and checkpoint; a second run SIGKILLed after epoch 1 and restarted with --resume
+// continues at epoch 2 and ends with byte-identical parameters. Needs --allow-run.
 import assert from "node:assert/strict";
 
 const N_TRAIN = 512, N_TEST = 250;
@@ -42,44 +42,71 @@ async function writeData(dir: string): Promise<void> {
   }
 }
 
-async function runExample(dataDir: string, outDir: string, extra: string[]) {
-  const script = new URL("../examples/fashion_cnn.ts", import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, "--smoke", "--out", outDir, ...extra],
+const SCRIPT = new URL("../examples/fashion_cnn.ts", import.meta.url).pathname;
+const command = (dataDir: string, outDir: string, extra: string[]) =>
+  new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT, "--smoke", "--epochs", "2", "--out", outDir, ...extra],
     env: { KILN_DEVICE: "cpu", KILN_DATA: dataDir, KILN_CACHE: outDir },
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+
+async function runExample(dataDir: string, outDir: string, extra: string[] = []) {
+  const out = await command(dataDir, outDir, extra).output();
   const text = new TextDecoder().decode(out.stdout);
   const err = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, `exit code ${out.code}\n${text}\n${err}`);
   return { text, err };
 }
 
-Deno.test("examples: fashion_cnn.ts --smoke trains, writes its files and resumes", async () => {
+/** Starts a run and SIGKILLs it as soon as it reports its first epoch (checkpoint written). */
+async function killAfterEpoch1(dataDir: string, outDir: string): Promise<void> {
+  const child = command(dataDir, outDir, []).spawn();
+  const stderr = child.stderr.pipeTo(new WritableStream()); // drain the progress bar
+  let text = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    if (/^epoch 1:/m.test(text)) break;
+  }
+  assert.match(text, /^epoch 1:/m);
+  child.kill("SIGKILL");
+  await child.status;
+  await stderr.catch(() => {});
+}
+
+Deno.test("examples: fashion_cnn.ts --smoke trains, writes its files, resumes bit-exactly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kiln_cnn_" });
   try {
     await writeData(dir);
-    const first = await runExample(dir, dir, []);
-    const m = first.text.match(
+    const a = `${dir}/a`, b = `${dir}/b`;
+    await Deno.mkdir(a);
+    await Deno.mkdir(b);
+    const whole = await runExample(dir, a);
+    const m = whole.text.match(
       /epoch 1: test accuracy ([\d.]+)%, ([\d.]+) s\/epoch, (\d+) ms\/step \(batch 32\), last loss ([\d.]+)/,
     );
-    assert(m, first.text);
+    assert(m, whole.text);
     const [acc, loss] = [Number(m[1]), Number(m[4])];
     assert(acc >= 0 && acc <= 100, `accuracy ${acc}`);
     assert(Number.isFinite(loss) && loss > 0 && loss < 10, `loss ${loss}`);
-    assert.match(first.err, /epoch 1\/1 \[#+\] 4\/4 loss [\d.]+ \d+ ms\/step/); // progress bar
-    const svg = await Deno.readTextFile(`${dir}/fashion_cnn.svg`);
+    assert.match(whole.text, /^epoch 2: test accuracy [\d.]+%/m);
+    assert.match(whole.err, /epoch 2\/2 \[#+\] 4\/4 loss [\d.]+ \d+ ms\/step/); // progress bar
+    const svg = await Deno.readTextFile(`${a}/fashion_cnn.svg`);
     assert.match(svg, /^<svg[^>]*>.*<polyline .*<\/svg>\s*$/s);
     assert.ok(svg.includes("training loss") && svg.includes("test error"), "legend");
     for (const f of ["fashion_cnn.safetensors", "fashion_cnn.ckpt"]) {
-      assert((await Deno.stat(`${dir}/${f}`)).size > 400_000, f); // 0.4M+ float32 parameters
+      assert((await Deno.stat(`${a}/${f}`)).size > 400_000, f); // 0.4M+ float32 parameters
     }
 
-    const second = await runExample(dir, dir, ["--resume", "--epochs", "2"]);
-    assert.match(second.text, /^resuming at epoch 2, step 0$/m);
-    assert(!/^epoch 1:/m.test(second.text), second.text);
-    assert.match(second.text, /^epoch 2: test accuracy [\d.]+%/m);
+    // Killed after epoch 1 and resumed: the same parameters and statistics, byte for byte.
+    await killAfterEpoch1(dir, b);
+    const resumed = await runExample(dir, b, ["--resume"]);
+    assert.match(resumed.text, /^resuming at epoch 2, step 0$/m);
+    assert(!/^epoch 1:/m.test(resumed.text), resumed.text);
+    assert.deepEqual(
+      await Deno.readFile(`${b}/fashion_cnn.safetensors`),
+      await Deno.readFile(`${a}/fashion_cnn.safetensors`),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
