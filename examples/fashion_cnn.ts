@@ -10,9 +10,10 @@
  * channels, 28×28 → 14×14 → 7×7), then flatten → dropout 0.25 → linear 3136→128 → ReLU →
  * linear 128→10. Pooling comes before batchNorm + ReLU: max-pooling commutes with ReLU, so this
  * is the classic conv-BN-ReLU-pool block with the statistics taken after the pool, and the
- * normalization (forward and backward) runs on 4× fewer values — 2.3× faster a step on the CPU
- * backend, same accuracy. Adam with a cosine-decayed learning rate; no augmentation (random
- * crops and flips slow the climb within 10 epochs).
+ * normalization (forward and backward) runs on 4× fewer values: a faster CPU step (2.0× at
+ * batch 128 when this example was written, 1.1–1.4× after later scheduler work). Adam with a
+ * cosine-decayed learning rate; no augmentation (not needed for 92% within 10 epochs, and not
+ * measured). Measured: 93.12% test accuracy after 10 epochs, 92.03% after 4.
  *
  * Prints a progress bar on stderr (epoch, step, loss, ms per step), then per epoch the test
  * accuracy, seconds per epoch and ms per training step; writes `fashion_cnn.svg` (training
