@@ -123,13 +123,10 @@ export {
 } from "./sequential.ts";
 /** Configured layers for `sequential` (`layers.conv2d(1, 32, 3, {padding: 1})`, …). */
 export * as layers from "./layer_builders.ts";
+export { dotProductAttention, type DotProductAttentionOptions } from "./attention.ts";
 export {
-  dotProductAttention,
-  type DotProductAttentionOptions,
-} from "./attention.ts";
-export {
-  multiHeadAttention,
   type MultiHeadAttention,
+  multiHeadAttention,
   type MultiHeadAttentionApplyOptions,
   type MultiHeadAttentionInitOptions,
   type MultiHeadAttentionParams,
@@ -139,8 +136,8 @@ export {
   type CellInitOptions,
   type CellParams,
   gruCell,
-  lstmCell,
   type LstmCarry,
+  lstmCell,
   rnnCell,
   type RnnCellApplyOptions,
 } from "./recurrent_cells.ts";
@@ -154,16 +151,16 @@ export {
   rnn,
 } from "./recurrent.ts";
 export {
-  embedding,
   type Embedding,
+  embedding,
   type EmbeddingApplyOptions,
   type EmbeddingInitOptions,
   type EmbeddingParams,
-  positionalEmbedding,
   type PositionalEmbedding,
+  positionalEmbedding,
   type PositionalEmbeddingApplyOptions,
-  sinusoidalPositionalEncoding,
   type SinusoidalOptions,
+  sinusoidalPositionalEncoding,
 } from "./embedding.ts";
 export {
   type TorchLinearParams,
@@ -182,8 +179,8 @@ export {
   gcnNorm,
   type GcnNormOptions,
   type Graph,
-  graphConv,
   type GraphConv,
+  graphConv,
   type GraphConvApplyOptions,
   type GraphConvInitOptions,
   type GraphConvParams,
