@@ -17,7 +17,7 @@
  * @module
  */
 import type { Instr } from "./kernel.ts";
-import { type Primitive, register } from "./primitive.ts";
+import { type Primitive, register, type VjpRule } from "./primitive.ts";
 import { makeNode } from "./graph.ts";
 import { batchWithArg } from "./batching.ts";
 
@@ -31,18 +31,27 @@ export interface WindowArg {
   readonly to: readonly number[];
 }
 
-const lead = (shape: readonly number[], n: number) => shape.slice(0, shape.length - 2 * n);
-const kernel = (shape: readonly number[], n: number) => shape.slice(shape.length - n);
+/** Both primitives replace the spatial sizes with `to` and keep the rest. */
+function windowShape([s]: readonly (readonly number[])[], arg: unknown): number[] {
+  const { to } = arg as WindowArg;
+  return [...s.slice(0, s.length - 2 * to.length), ...to, ...s.slice(s.length - to.length)];
+}
+
+/** The VJP of one primitive is the other, mapping back to the source's spatial sizes. */
+function adjoint(other: string): VjpRule {
+  return (ct, e) => {
+    const { stride, dilation } = e.arg as WindowArg;
+    const n = stride.length, src = e.src[0].shape;
+    return [makeNode(other, [ct], { stride, dilation, to: src.slice(src.length - 2 * n, -n) })];
+  };
+}
 
 /** `[..., S…, K…] → [..., O…, K…]`: the window at `o` reads `o·s + κ·d`. */
 export const REWINDOW: Primitive = {
   name: "rewindow",
   kind: "movement",
   batch: batchWithArg((a) => a),
-  shape: ([s], arg) => {
-    const { to } = arg as WindowArg;
-    return [...lead(s, to.length), ...to, ...kernel(s, to.length)];
-  },
+  shape: windowShape,
   index(b, idx, node) {
     const { stride, dilation, to } = node.arg as WindowArg;
     const n = to.length, at = idx.length - 2 * n;
@@ -52,13 +61,7 @@ export const REWINDOW: Primitive = {
     }
     return { idx: out };
   },
-  vjp: (ct, e) => {
-    const { stride, dilation } = e.arg as WindowArg;
-    const n = stride.length, src = e.src[0].shape;
-    return [
-      makeNode("unwindow", [ct], { stride, dilation, to: src.slice(src.length - 2 * n, -n) }),
-    ];
-  },
+  vjp: adjoint("unwindow"),
   jvp: ([t], e) => t && makeNode("rewindow", [t], e.arg),
 };
 
@@ -67,10 +70,7 @@ export const UNWINDOW: Primitive = {
   name: "unwindow",
   kind: "movement",
   batch: batchWithArg((a) => a),
-  shape: ([s], arg) => {
-    const { to } = arg as WindowArg;
-    return [...lead(s, to.length), ...to, ...kernel(s, to.length)];
-  },
+  shape: windowShape,
   index(b, idx, node) {
     const { stride, dilation, to } = node.arg as WindowArg;
     const n = to.length, at = idx.length - 2 * n;
@@ -96,13 +96,7 @@ export const UNWINDOW: Primitive = {
     }
     return { idx: out, valid, fill: 0 };
   },
-  vjp: (ct, e) => {
-    const { stride, dilation } = e.arg as WindowArg;
-    const n = stride.length, src = e.src[0].shape;
-    return [
-      makeNode("rewindow", [ct], { stride, dilation, to: src.slice(src.length - 2 * n, -n) }),
-    ];
-  },
+  vjp: adjoint("rewindow"),
   jvp: ([t], e) => t && makeNode("unwindow", [t], e.arg),
 };
 
