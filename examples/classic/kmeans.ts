@@ -121,7 +121,7 @@ console.log(
     `in ${rnd.inertias.length} iterations${rnd.converged ? " (converged)" : ""}`,
 );
 const { pixels, width, height } = tileImages(cs, 1, K, 28, 28);
-await Deno.writeFile(`${args.out}kmeans.png`, await encodePng(pixels, width, height, 1));
+await Deno.writeFile(`${args.out}kmeans.png`, await encodePng(pixels, width, height));
 await Deno.writeTextFile(
   `${args.out}kmeans.svg`,
   lineChartSvg({ "k-means++": pp.inertias, random: rnd.inertias }, { title: "k-means inertia" }),

@@ -96,7 +96,7 @@ console.log(
     }`,
 );
 const { pixels, width, height } = tileImages(await w.data(), SIDE, SIDE, 28, 28);
-await Deno.writeFile(`${args.out}som.png`, await encodePng(pixels, width, height, 1));
+await Deno.writeFile(`${args.out}som.png`, await encodePng(pixels, width, height));
 await Deno.writeTextFile(
   `${args.out}som.svg`,
   lineChartSvg({ "quantization error": qes }, { title: "SOM quantization error (held out)" }),
