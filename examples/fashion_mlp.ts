@@ -6,7 +6,7 @@
  *   deno run -A examples/fashion_mlp.ts --resume   # continue an interrupted run
  *
  * Prints a progress bar on stderr (epoch, step, loss, steps/s), test accuracy and seconds per
- * epoch; writes `fashion_mlp.svg` (loss and accuracy curves) and `fashion_mlp.safetensors`
+ * epoch; writes `fashion_mlp.svg` (loss and test error, `k.plot.line`) and `fashion_mlp.safetensors`
  * (the trained parameters) next to this file. Every 100 steps and at each epoch's end the whole
  * training state (parameters, Adam state, epoch, position in the epoch's shuffled order, the
  * curves so far) goes to `fashion_mlp.ckpt`; with `--resume` a run killed at any moment picks up
@@ -116,36 +116,15 @@ for (let epoch = startEpoch; epoch < EPOCHS; epoch++) {
   );
 }
 
-/** A two-panel SVG: training loss (left) and test accuracy per epoch (right). */
-function svg(losses: number[], accs: number[]): string {
-  const W = 360, H = 240, P = 40;
-  const poly = (ys: number[], lo: number, hi: number, x0: number) =>
-    ys.map((y, i) => {
-      const x = x0 + P + (i / Math.max(1, ys.length - 1)) * (W - 2 * P);
-      const v = H - P - ((y - lo) / (hi - lo || 1)) * (H - 2 * P);
-      return `${x.toFixed(1)},${v.toFixed(1)}`;
-    }).join(" ");
-  const panel = (x0: number, title: string, ys: number[], lo: number, hi: number, color: string) =>
-    `<g><rect x="${x0 + P}" y="${P}" width="${W - 2 * P}" height="${
-      H - 2 * P
-    }" fill="none" stroke="#999"/>` +
-    `<text x="${x0 + W / 2}" y="${P - 10}" text-anchor="middle" font-size="13">${title}</text>` +
-    `<text x="${x0 + P - 4}" y="${P + 4}" text-anchor="end" font-size="10">${
-      hi.toFixed(2)
-    }</text>` +
-    `<text x="${x0 + P - 4}" y="${H - P}" text-anchor="end" font-size="10">${
-      lo.toFixed(2)
-    }</text>` +
-    `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${
-      poly(ys, lo, hi, x0)
-    }"/></g>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${
-    2 * W
-  }" height="${H}" font-family="sans-serif">` +
-    panel(0, "training loss (every 25 steps)", losses, 0, Math.max(...losses), "#c33") +
-    panel(W, "test accuracy per epoch", accs, Math.min(...accs, 0.8), 1, "#36c") + "</svg>\n";
-}
-await Deno.writeTextFile(new URL("fashion_mlp.svg", here), svg(losses, accs));
+// Loss (every 25 steps, on the epoch axis) and test error per epoch, log scale (`k.plot`).
+const perEpoch = losses.length / Math.max(1, accs.length);
+await k.plot.save(
+  new URL("fashion_mlp.svg", here),
+  k.plot.line([
+    { y: losses, x: losses.map((_, j) => (j + 1) / perEpoch), name: "training loss" },
+    { y: accs.map((a) => 1 - a), x: accs.map((_, e) => e + 1), name: "test error" },
+  ], { title: "Fashion-MNIST MLP", xLabel: "epoch", logY: true }),
+);
 await k.io.save(new URL("fashion_mlp.safetensors", here), params);
 console.log(`wrote ${new URL("fashion_mlp.svg", here).pathname} and fashion_mlp.safetensors`);
 if (accs[accs.length - 1] < 0.88) {
