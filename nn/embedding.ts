@@ -82,6 +82,25 @@ const embeddingInit = E.publicOp(
   },
 );
 
+/**
+ * Ids outside `[0, n)` are an error where their values are at hand (concrete CPU tensors, as
+ * torch's `Embedding` raises); inside `jit`/`vmap`, and on WebGPU (no synchronous read), the
+ * lookup follows `k.take` (negative ids count from the end, the rest are clamped).
+ */
+function checkIds(op: string, ids: Tensor, n: number): void {
+  if (ids.device !== "cpu" || ids.isTraced) return;
+  const v = ids.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0 || v[i] >= n) {
+      throw E.rangeError(
+        op,
+        `ids must be in [0, ${n}) for a table of ${n} rows, got ${v[i]} at flat position ${i} ` +
+          `of ids ${fmt(ids.shape)}`,
+      );
+    }
+  }
+}
+
 const embeddingApply = E.publicOp(
   "nn.embedding.apply",
   (params: EmbeddingParams, ids: Tensor, opts: EmbeddingApplyOptions = {}): Tensor => {
@@ -92,6 +111,7 @@ const embeddingApply = E.publicOp(
     if (t.dtype !== "int32") {
       throw E.typeError(op, `ids must be int32, got ${t.dtype} ${fmt(t.shape)}`);
     }
+    checkIds(op, t, w.shape[0]);
     const rows = k.take(w, t, { axis: 0 });
     if (o.paddingIdx === undefined) return rows;
     // torch keeps the padding row out of the gradient; its value is whatever the row holds.

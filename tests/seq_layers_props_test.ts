@@ -473,3 +473,15 @@ Deno.test("seq props: broadcast leading axes; vmap over examples equals the batc
     allClose(await read(vm), await read(f(x)), tol, `vmap ${name}`);
   }
 });
+
+Deno.test("embedding: ids out of range are an error outside jit, clamped as take inside", async () => {
+  const p = k.nn.embedding.init(k.random.key(0, { device: "cpu" }), 5, 3);
+  const ids = (v: number[]) => k.tensor(v, { dtype: "int32", device: "cpu" });
+  assert.throws(
+    () => k.nn.embedding.apply(p, ids([1, 7])),
+    /nn\.embedding\.apply: ids must be in \[0, 5\).*got 7 at flat position 1 of ids \[2\]/,
+  );
+  assert.throws(() => k.nn.embedding.apply(p, ids([-1])), /got -1/);
+  const inJit = await k.jit((i: k.Tensor) => k.nn.embedding.apply(p, i))(ids([7])).toArray();
+  assert.deepStrictEqual(inJit, await k.nn.embedding.apply(p, ids([4])).toArray());
+});

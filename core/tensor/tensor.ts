@@ -60,6 +60,14 @@ export class Tensor {
     checkConcrete(this.node);
     return readData(this);
   }
+  /**
+   * Whether this value depends on an input being traced (inside `jit`/`vmap`): it then has no
+   * data yet, and reading it raises. @example if (!ids.isTraced) checkRange(ids.dataSync())
+   */
+  get isTraced(): boolean {
+    return isKeepingGraph() && findPlaceholder([this.node]) !== undefined;
+  }
+
   /** Synchronous read; CPU only (WebGPU needs `await t.data()`). @example x.dataSync() */
   dataSync(): TypedArray {
     checkConcrete(this.node);
