@@ -53,7 +53,7 @@ export function renderContraction(ir: KernelIR): KernelSource | undefined {
   // plain strided loads (a padded window) go through packed panels when the wasm kernel runs.
   const general = g && (g.I.length > 1 || g.J.length > 1 || g.R.length > 1 || !c);
   if (
-    g && (general || (c && c.batch.length > 0 && g.M * g.N < 64)) && wasmEnabled &&
+    general && wasmEnabled &&
     g.M * g.N * g.K >= WASM_MIN_WORK && sgemmFits(g.M, g.N, g.K) && sgemmAvailable()
   ) {
     return renderPacked(ir, e, g);
