@@ -12,11 +12,15 @@
  */
 
 /** A WebAssembly value type (binary encoding). */
-export type ValType = 0x7f | 0x7d | 0x7b;
+export type ValType = 0x7f | 0x7e | 0x7d | 0x7c | 0x7b;
 /** 32-bit integer. */
 export const I32: ValType = 0x7f;
+/** 64-bit integer. */
+export const I64: ValType = 0x7e;
 /** 32-bit float. */
 export const F32: ValType = 0x7d;
+/** 64-bit float. */
+export const F64: ValType = 0x7c;
 /** 128-bit SIMD vector. */
 export const V128: ValType = 0x7b;
 
@@ -81,11 +85,59 @@ export class FuncBuilder {
   }
 
   private op(...bytes: number[]): this {
-    this.code.push(...bytes);
+    for (const b of bytes) this.code.push(b);
     return this;
   }
   private simd(opcode: number, ...rest: number[]): this {
     return this.op(0xfd, ...uleb(opcode), ...rest);
+  }
+
+  // ------------------------------------------------------------- generic emission --
+  /** Any instruction by its (non-prefixed) opcode and encoded immediates. Code generators
+   * that pick instructions from tables use this; the named methods below read better in
+   * hand-written kernels. */
+  raw(...bytes: number[]): this {
+    return this.op(...bytes);
+  }
+  /** A SIMD (`0xfd`-prefixed) instruction by opcode, with encoded immediates. */
+  simdOp(opcode: number, ...imm: number[]): this {
+    return this.simd(opcode, ...imm);
+  }
+  /** A memory access `opcode` (scalar) with alignment hint `align` (log2) and `offset`. */
+  memOp(opcode: number, align: number, offset = 0): this {
+    return this.op(opcode, ...this.mem(align, offset));
+  }
+  /** A SIMD memory access (`v128.load`, `v128.load32_zero`, …) with its memory immediate. */
+  simdMemOp(opcode: number, align: number, offset = 0): this {
+    return this.simd(opcode, ...this.mem(align, offset));
+  }
+  /** `f32.const`. */
+  f32(x: number): this {
+    const b = new Uint8Array(new Float32Array([x]).buffer);
+    return this.op(0x43, ...b);
+  }
+  /** `f64.const`. */
+  f64(x: number): this {
+    const b = new Uint8Array(new Float64Array([x]).buffer);
+    return this.op(0x44, ...b);
+  }
+  /** `v128.const` of 16 raw bytes. */
+  v128Const(bytes: ArrayLike<number>): this {
+    return this.simd(0x0c, ...Array.from(bytes));
+  }
+  /** `call` of function `index` (imports first, then the module's functions). */
+  call(index: number): this {
+    return this.op(0x10, ...uleb(index));
+  }
+  /** `if … else … end` on the operand. */
+  ifElse(_cond: Operand, then: () => void, otherwise: () => void): this {
+    this.op(0x04, 0x40);
+    this.depth++;
+    then();
+    this.op(0x05);
+    otherwise();
+    this.depth--;
+    return this.op(0x0b);
   }
   /** Memory immediate: log2 alignment hint and a constant byte offset. */
   private mem(align: number, offset: number): number[] {
@@ -204,10 +256,28 @@ export class FuncBuilder {
   }
 }
 
-/** A function of a module, exported under `name`. */
+/** A function of a module, exported under `name` (not exported when `internal`). */
 export interface WasmFunction {
   readonly name: string;
   readonly body: FuncBuilder;
+  readonly internal?: boolean;
+}
+
+/** A function the module imports from `env` (indices before the module's own functions). */
+export interface WasmImport {
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+/** How the module imports its memory. */
+export interface MemoryImport {
+  /** Minimum size in 64 KiB pages. */
+  readonly minPages?: number;
+  /** Maximum size in pages (required for shared memory). */
+  readonly maxPages?: number;
+  /** A shared memory (threads; its buffer is a growable SharedArrayBuffer). */
+  readonly shared?: boolean;
 }
 
 /**
@@ -216,23 +286,50 @@ export interface WasmFunction {
  */
 export function assembleModule(
   funcs: readonly WasmFunction[],
-  minPages = 1,
+  minPages: number | MemoryImport = 1,
+  imports: readonly WasmImport[] = [],
 ): Uint8Array<ArrayBuffer> {
-  const types = funcs.map((f) => [
-    0x60,
-    ...vec(f.body.params.map((t) => [t])),
-    ...vec(f.body.results.map((t) => [t])),
-  ]);
+  const memory = typeof minPages === "number" ? { minPages } : minPages;
+  // One type per distinct signature.
+  const typeIndex = new Map<string, number>();
+  const types: number[][] = [];
+  const typeOf = (params: readonly ValType[], results: readonly ValType[]): number => {
+    const t = [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
+    const key = t.join(",");
+    let i = typeIndex.get(key);
+    if (i === undefined) {
+      typeIndex.set(key, i = types.length);
+      types.push(t);
+    }
+    return i;
+  };
+  const importTypes = imports.map((f) => typeOf(f.params, f.results));
+  const funcTypes = funcs.map((f) => typeOf(f.body.params, f.body.results));
+  const { minPages: min = 1, maxPages, shared = false } = memory;
+  const limits = maxPages === undefined
+    ? [0x00, ...uleb(min)]
+    : [shared ? 0x03 : 0x01, ...uleb(min), ...uleb(maxPages)];
+  const exported = funcs.flatMap((f, i) =>
+    f.internal ? [] : [[...wasmName(f.name), 0x00, ...uleb(imports.length + i)]]
+  );
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
     ...section(1, vec(types)),
-    // One import: memory with a minimum and no maximum.
+    // Imports: the functions, then the memory (JavaScript owns it and can grow it).
     ...section(
       2,
-      vec([[...wasmName("env"), ...wasmName("memory"), 0x02, 0x00, ...uleb(minPages)]]),
+      vec([
+        ...imports.map((f, i) => [
+          ...wasmName("env"),
+          ...wasmName(f.name),
+          0x00,
+          ...uleb(importTypes[i]),
+        ]),
+        [...wasmName("env"), ...wasmName("memory"), 0x02, ...limits],
+      ]),
     ),
-    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
-    ...section(7, vec(funcs.map((f, i) => [...wasmName(f.name), 0x00, ...uleb(i)]))),
+    ...section(3, vec(funcTypes.map((t) => uleb(t)))),
+    ...section(7, vec(exported)),
     ...section(10, vec(funcs.map((f) => f.body.encode()))),
   ];
   return new Uint8Array(bytes);
