@@ -31,7 +31,12 @@ interface Renders {
   readonly wgsl: Render;
 }
 
-function unary(name: string, r: Renders, deriv?: Deriv, dtype?: Primitive["dtype"]): Primitive {
+function unary<N extends string>(
+  name: N,
+  r: Renders,
+  deriv?: Deriv,
+  dtype?: Primitive["dtype"],
+): Primitive<N> {
   const { js, wgsl } = r;
   if (!deriv) return { name, kind: "elementwise", arity: 1, js, wgsl, dtype, ...ZERO };
   const d = (e: Eqn) => deriv(e.src[0], e.out);
@@ -48,12 +53,12 @@ function unary(name: string, r: Renders, deriv?: Deriv, dtype?: Primitive["dtype
   };
 }
 
-function binary(
-  name: string,
+function binary<N extends string>(
+  name: N,
   r: Renders,
   partials?: Partials,
   dtype?: Primitive["dtype"],
-): Primitive {
+): Primitive<N> {
   const { js, wgsl } = r;
   if (!partials) {
     return {
@@ -89,7 +94,11 @@ function binary(
 }
 
 /** Linear ops: the rule applies the op itself to cotangents/tangents. */
-function linear(p: Primitive, vjp: Primitive["vjp"], jvp: Primitive["jvp"]): Primitive {
+function linear<N extends string>(
+  p: Primitive<N>,
+  vjp: Primitive["vjp"],
+  jvp: Primitive["jvp"],
+): Primitive<N> {
   return { ...p, vjp, jvp };
 }
 
@@ -113,7 +122,7 @@ const wCmp = (op: string, f: string): Render => ([a, b], _d, i) =>
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 /** Unary math. */
-export const UNARY: Primitive[] = [
+export const UNARY = [
   linear(
     unary("neg", { js: intOr(([a]) => `(-${a}|0)`, ([a]) => `(-${a})`), wgsl: ([a]) => `(-${a})` }),
     (ct) => [B.neg(ct)],
@@ -176,10 +185,10 @@ export const UNARY: Primitive[] = [
     toBool,
   ),
   unary("bitNot", { js: ([a]) => `(~${a})`, wgsl: ([a]) => `(~${a})` }),
-];
+] as const;
 
 /** `cast`: arg is the target dtype. Differentiable between float dtypes. */
-export const CAST: Primitive = {
+export const CAST: Primitive<"cast"> = {
   name: "cast",
   kind: "elementwise",
   arity: 1,
@@ -206,7 +215,7 @@ export const CAST: Primitive = {
 };
 
 /** `stopGradient`: the identity whose derivative is zero in both modes. */
-export const STOP_GRADIENT: Primitive = {
+export const STOP_GRADIENT: Primitive<"stopGradient"> = {
   name: "stopGradient",
   kind: "elementwise",
   arity: 1,
@@ -222,7 +231,7 @@ const tie = (a: Node, b: Node, win: (a: Node, b: Node) => Node): [Node, Node] =>
 };
 
 /** Binary arithmetic, comparisons, logic and bit ops. */
-export const BINARY: Primitive[] = [
+export const BINARY = [
   linear(
     binary("add", {
       js: intOr(([a, b]) => `((${a}+${b})|0)`, ([a, b]) => `(${a}+${b})`),
@@ -330,10 +339,10 @@ export const BINARY: Primitive[] = [
     js: ([a, b]) => `((${a} >>> ${b})|0)`,
     wgsl: ([a, b]) => `bitcast<i32>(bitcast<u32>(${a}) >> (u32(${b}) & 31u))`,
   }),
-];
+] as const;
 
 /** `where(cond, x, y)`: the cotangent goes to the taken branch only. */
-export const WHERE: Primitive = {
+export const WHERE: Primitive<"where"> = {
   name: "where",
   kind: "elementwise",
   arity: 3,
@@ -348,4 +357,25 @@ export const WHERE: Primitive = {
   },
 };
 
-register(...UNARY, CAST, STOP_GRADIENT, ...BINARY, WHERE);
+/** Names of the unary math primitives. */
+export type UnaryName = (typeof UNARY)[number]["name"];
+/** Names of the binary primitives. */
+export type BinaryName = (typeof BINARY)[number]["name"];
+/**
+ * Every elementwise primitive's name, derived from the records: backends key their rendering
+ * tables by it (`satisfies Record<ElementwiseName, …>`), so a new op without a rendering fails
+ * `deno check`.
+ */
+export type ElementwiseName =
+  | UnaryName
+  | BinaryName
+  | typeof CAST.name
+  | typeof STOP_GRADIENT.name
+  | typeof WHERE.name;
+
+const ELEMENTWISE = [...UNARY, CAST, STOP_GRADIENT, ...BINARY, WHERE] as const;
+
+/** Every elementwise primitive's name, in record order (for tests and tables). */
+export const ELEMENTWISE_NAMES: readonly ElementwiseName[] = ELEMENTWISE.map((p) => p.name);
+
+register(...ELEMENTWISE);

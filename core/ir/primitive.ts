@@ -68,9 +68,9 @@ export interface BatchContext {
 /** Batching rule: batched sources -> batched output. Called only if some source is batched. */
 export type BatchRule = (src: readonly Batched[], eq: Eqn, ctx: BatchContext) => Batched;
 
-/** A primitive's rules. */
-export interface Primitive {
-  readonly name: string;
+/** A primitive's rules; `N` is its name as a literal type (see `ElementwiseName`). */
+export interface Primitive<N extends string = string> {
+  readonly name: N;
   readonly kind: PrimKind;
   /** Number of sources (elementwise). */
   readonly arity?: number;

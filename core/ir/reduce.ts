@@ -29,7 +29,7 @@ const lowest = (d: DType) => d === "int32" ? -2147483648 : d === "bool" ? 0 : -I
 const highest = (d: DType) => d === "int32" ? 2147483647 : d === "bool" ? 1 : Infinity;
 
 /** Reduction records; `js` and `wgsl` render the combine step `(acc, value)`. */
-export const REDUCES: Primitive[] = [
+export const REDUCES = [
   {
     name: "sum",
     kind: "reduce",
@@ -73,6 +73,12 @@ export const REDUCES: Primitive[] = [
     wgsl: ([a, v], d) => d === "float32" ? `k_min(${a}, ${v})` : `min(${a}, ${v})`,
     ...extremeRules,
   },
-];
+] as const satisfies readonly Primitive[];
+
+/** Every reduction's name, derived from the records (backends key their combine steps by it). */
+export type ReduceName = (typeof REDUCES)[number]["name"];
+
+/** Every reduction's name, in record order. */
+export const REDUCE_NAMES: readonly ReduceName[] = REDUCES.map((p) => p.name);
 
 register(...REDUCES);
