@@ -28,3 +28,22 @@ export function erf(x: number): number {
   const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * f);
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
+
+/** Round half to even (numpy / PyTorch `round`). */
+export function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Integer modulo with the divisor's sign; `x mod 0` is 0. */
+export function imod(a: number, b: number): number {
+  if (b === 0) return 0;
+  const r = a % b;
+  return (r !== 0 && (r < 0) !== (b < 0) ? r + b : r) | 0;
+}
+
+/** Float modulo with the divisor's sign (numpy `mod`). */
+export function fmod(a: number, b: number): number {
+  const r = a % b;
+  return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
+}

@@ -141,10 +141,7 @@ export interface CallRules {
 }
 
 /** A call primitive record. */
-export interface CallPrimitive extends Primitive {
-  readonly kind: "call";
-  readonly call: CallRules;
-}
+export type CallPrimitive = Primitive & { readonly kind: "call"; readonly call: CallRules };
 
 /**
  * A call's outputs, held strongly from the call node (an ephemeron: collected with it). Not

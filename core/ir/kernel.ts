@@ -10,7 +10,7 @@
  * @module
  */
 import { type DType, roundTo } from "../dtype.ts";
-import { prim } from "./primitive.ts";
+import { evaluate, isElementwiseName } from "./evaluate.ts";
 
 /** One SSA value. `op` is a primitive name or one of `const`, `var`, `load`, `reduce`. */
 export interface Instr {
@@ -318,20 +318,22 @@ export class KernelBuilder {
   }
 }
 
-/** Evaluates an op on constants with its JS rendering (ops needing runtime helpers excepted). */
+/**
+ * Folds an elementwise op on constants with the per-primitive evaluator (the value the CPU
+ * backend would compute; operands rounded to their dtype as their literals are).
+ */
 function foldConst(
   op: string,
   args: readonly Instr[],
   dtype: DType,
   arg: unknown,
 ): number | undefined {
-  const p = prim(op);
-  if (!p.js || p.kind !== "elementwise") return undefined;
-  const lit = (a: Instr) => `(${Object.is(a.arg, -0) ? "-0" : String(a.arg)})`;
-  const src = p.js(args.map(lit), dtype, args[0].dtype, arg);
-  if (src.includes("H.")) return undefined;
-  const v = Number(new Function(`return ${src};`)());
-  return roundTo(dtype, v);
+  if (!isElementwiseName(op)) return undefined;
+  const vals = args.map((a) => {
+    const v = a.arg as number;
+    return a.dtype === "float32" || a.dtype === "float16" ? roundTo(a.dtype, v) : v;
+  });
+  return evaluate(op, vals, dtype, args[0].dtype, arg);
 }
 
 function foldInt(op: string, a: number, b: number): number {

@@ -1,9 +1,11 @@
 /**
  * The primitive record: every rule of one primitive in one place.
  *
- * Shape/dtype inference, how it renders inside a kernel (per backend), and, for movement ops,
- * how output indices map to source indices. The transform issues add `vjp`, `jvp` and `batch`
- * to these same records.
+ * Shape/dtype inference, for movement ops how output indices map to source indices, and the
+ * `vjp`, `jvp` and `batch` rules of the transforms. How a primitive renders inside a kernel is
+ * each backend's business: the backends key their tables by the primitive names these records
+ * define (`core/backends/cpu/renders.ts`, `core/backends/webgpu/renders.ts`), and constant
+ * folding evaluates with `evaluate.ts`, so the IR knows nothing of any backend.
  * @module
  */
 import type { DType } from "../dtype.ts";
@@ -24,9 +26,6 @@ export type PrimKind =
   | "call"
   /** Output `i` of a call. */
   | "proj";
-
-/** Renders one scalar operation as a backend expression. */
-export type Render = (args: string[], dtype: DType, inDtype: DType, arg: unknown) => string;
 
 /**
  * Maps output indices of a movement op to source indices, plus a validity mask (pad, unwindow)
@@ -68,36 +67,60 @@ export interface BatchContext {
 /** Batching rule: batched sources -> batched output. Called only if some source is batched. */
 export type BatchRule = (src: readonly Batched[], eq: Eqn, ctx: BatchContext) => Batched;
 
-/** A primitive's rules; `N` is its name as a literal type (see `ElementwiseName`). */
-export interface Primitive<N extends string = string> {
+/** What every primitive record has, whatever its kind. */
+interface PrimitiveBase<N extends string> {
+  /** The name, as a literal type (the unions `ElementwiseName`, `PrimName` derive from it). */
   readonly name: N;
-  readonly kind: PrimKind;
   /** Number of sources (elementwise). */
   readonly arity?: number;
   /** Output dtype from source dtypes (default: the first source's). */
   readonly dtype?: (src: readonly DType[], arg: unknown) => DType;
   /** Output shape from source shapes (default: the first source's). */
   readonly shape?: (src: readonly (readonly number[])[], arg: unknown) => number[];
-  /** JavaScript rendering (CPU backend). */
-  readonly js?: Render;
-  /**
-   * WGSL rendering (WebGPU backend): float32 as `f32`, int32 and bool as `i32` (bool 0/1);
-   * may call the backend's `k_*` prelude helpers.
-   */
-  readonly wgsl?: Render;
   /** Movement ops: index mapping. */
   readonly index?: IndexRule;
   /** Reductions: the identity element for a dtype. */
   readonly identity?: (d: DType) => number;
-  /** Reverse-mode derivative; absent means not differentiable (zero cotangents). */
-  readonly vjp?: VjpRule;
-  /** Forward-mode derivative; absent means not differentiable (zero tangent). */
-  readonly jvp?: JvpRule;
-  /** `vmap` rule. */
-  readonly batch?: BatchRule;
   /** Call primitives (kind `call`): running and the multi-output rules (see `call.ts`). */
   readonly call?: CallRules;
 }
+
+/**
+ * The derivative and batching rules, required of every primitive that takes inputs, so one
+ * added without them fails `deno check`. "Not differentiable" is an explicit zero rule
+ * (`vjp` returning nulls, `jvp` returning null), distinct from a missing one.
+ */
+export interface TransformRules {
+  /** Reverse-mode derivative. */
+  readonly vjp: VjpRule;
+  /** Forward-mode derivative. */
+  readonly jvp: JvpRule;
+  /** `vmap` rule. */
+  readonly batch: BatchRule;
+}
+
+/** The kinds whose records must carry `TransformRules`. */
+export type RuledKind = "elementwise" | "reduce" | "movement" | "gather" | "scatter";
+
+/** A primitive whose record carries `TransformRules`. */
+export type RuledPrimitive<N extends string = string> =
+  & PrimitiveBase<N>
+  & TransformRules
+  & { readonly kind: RuledKind };
+
+/**
+ * A primitive's rules; `N` is its name as a literal type. Sources have no inputs (nothing to
+ * differentiate or batch); a call keeps its multi-output rules in `call`, and a `proj`'s rules
+ * are its call's.
+ */
+export type Primitive<N extends string = string> =
+  | RuledPrimitive<N>
+  | (PrimitiveBase<N> & {
+    readonly kind: Exclude<PrimKind, RuledKind>;
+    readonly vjp?: undefined;
+    readonly jvp?: undefined;
+    readonly batch?: undefined;
+  });
 
 const registry = new Map<string, Primitive>();
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DType } from "../dtype.ts";
-import { type Eqn, type Primitive, register } from "./primitive.ts";
+import { type Eqn, register, type RuledPrimitive } from "./primitive.ts";
 import type { Node } from "./node.ts";
 import * as B from "./build.ts";
 import { batchReduce as batch } from "./batching.ts";
@@ -28,7 +28,7 @@ const keep = ([s]: readonly (readonly number[])[], arg: unknown) =>
 const lowest = (d: DType) => d === "int32" ? -2147483648 : d === "bool" ? 0 : -Infinity;
 const highest = (d: DType) => d === "int32" ? 2147483647 : d === "bool" ? 1 : Infinity;
 
-/** Reduction records; `js` and `wgsl` render the combine step `(acc, value)`. */
+/** Reduction records (each backend renders the combine step `(acc, value)` from its table). */
 export const REDUCES = [
   {
     name: "sum",
@@ -36,8 +36,6 @@ export const REDUCES = [
     shape: keep,
     batch,
     identity: () => 0,
-    js: ([a, v], d) => d === "int32" ? `((${a}+${v})|0)` : `(${a}+${v})`,
-    wgsl: ([a, v]) => `(${a} + ${v})`,
     vjp: (ct, e) => [up(ct, e)],
     jvp: ([t], e) => t && B.sumKeep(t, axesOf(e)),
   },
@@ -47,8 +45,6 @@ export const REDUCES = [
     shape: keep,
     batch,
     identity: () => 1,
-    js: ([a, v], d) => d === "int32" ? `Math.imul(${a},${v})` : `(${a}*${v})`,
-    wgsl: ([a, v]) => `(${a} * ${v})`,
     // d prod / d x_i = prod / x_i (undefined where x_i = 0; documented limitation).
     vjp: (ct, e) => [B.div(B.mul(up(ct, e), up(e.out, e)), e.src[0])],
     jvp: ([t], e) => t && B.sumKeep(B.div(B.mul(t, up(e.out, e)), e.src[0]), axesOf(e)),
@@ -59,8 +55,6 @@ export const REDUCES = [
     shape: keep,
     batch,
     identity: lowest,
-    js: ([a, v]) => `Math.max(${a},${v})`,
-    wgsl: ([a, v], d) => d === "float32" ? `k_max(${a}, ${v})` : `max(${a}, ${v})`,
     ...extremeRules,
   },
   {
@@ -69,11 +63,9 @@ export const REDUCES = [
     shape: keep,
     batch,
     identity: highest,
-    js: ([a, v]) => `Math.min(${a},${v})`,
-    wgsl: ([a, v], d) => d === "float32" ? `k_min(${a}, ${v})` : `min(${a}, ${v})`,
     ...extremeRules,
   },
-] as const satisfies readonly Primitive[];
+] as const satisfies readonly RuledPrimitive[];
 
 /** Every reduction's name, derived from the records (backends key their combine steps by it). */
 export type ReduceName = (typeof REDUCES)[number]["name"];

@@ -8,6 +8,8 @@ import { type DType, roundSource, roundTo } from "../../dtype.ts";
 import type { Instr, KernelIR, Loop } from "../../ir/kernel.ts";
 import { EXACT_OPS, LoopEmitter } from "../emitter.ts";
 import { prim } from "../../ir/primitive.ts";
+import { renderOf } from "../render.ts";
+import { JS_ELEMENTWISE, JS_REDUCE } from "./renders.ts";
 
 /** A literal for a constant of dtype `d`. */
 export function literal(v: number, d: DType): string {
@@ -31,7 +33,8 @@ export function roundResult(i: Instr, e: string): string {
 /** Renders instruction `i` as an expression over already-defined names. */
 export function expr(i: Instr, name: (i: Instr) => string): string {
   if (i.op === "load") return `in${i.arg}[${name(i.args[0])}]`;
-  return prim(i.op).js!(i.args.map(name), i.dtype, i.args[0]?.dtype ?? i.dtype, i.arg);
+  const r = renderOf(JS_ELEMENTWISE, i.op, "the JavaScript renderer");
+  return r(i.args.map(name), i.dtype, i.args[0]?.dtype ?? i.dtype, i.arg);
 }
 
 /** Shared rendering state for one kernel. */
@@ -50,10 +53,10 @@ export class JsEmitter extends LoopEmitter {
   emitReduce = (l: Loop, pad: string): void => {
     const acc = `v${l.result!.id}`;
     const d = l.result!.dtype;
-    const p = prim(l.reduceOp!);
-    this.lines.push(`${pad}let ${acc} = ${literal(p.identity!(d), d)};`);
+    const combine = renderOf(JS_REDUCE, l.reduceOp!, "the JavaScript renderer");
+    this.lines.push(`${pad}let ${acc} = ${literal(prim(l.reduceOp!).identity!(d), d)};`);
     this.emitLoop(l, pad, this.emitReduce, (inner) => {
-      this.lines.push(`${inner}${acc} = ${p.js!([acc, this.name(l.value!)], d, d, 0)};`);
+      this.lines.push(`${inner}${acc} = ${combine([acc, this.name(l.value!)], d, d, 0)};`);
     });
     // Accumulate in float64 (more accurate), round once like a float32/float16 result.
     const r = roundSource(d, acc);

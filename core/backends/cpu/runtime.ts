@@ -4,29 +4,11 @@
  * @module
  */
 
-import { erf } from "../../scalar.ts";
+import { erf, fmod, imod, roundEven } from "../../scalar.ts";
 import { sgemm, sgemmPacked, sgemmPanels } from "./wasm/sgemm.ts";
 
-export { erf, sgemm, sgemmPacked, sgemmPanels };
-
-/** Round half to even (numpy / PyTorch `round`). */
-export function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** Integer modulo with the divisor's sign; `x mod 0` is 0. */
-export function imod(a: number, b: number): number {
-  if (b === 0) return 0;
-  const r = a % b;
-  return (r !== 0 && (r < 0) !== (b < 0) ? r + b : r) | 0;
-}
-
-/** Float modulo with the divisor's sign (numpy `mod`). */
-export function fmod(a: number, b: number): number {
-  const r = a % b;
-  return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
-}
+// The scalar helpers live in core/scalar.ts, shared with constant folding (core/ir/evaluate.ts).
+export { erf, fmod, imod, roundEven, sgemm, sgemmPacked, sgemmPanels };
 
 /** The helper object handed to every compiled kernel. */
 export const H: {

@@ -12,6 +12,10 @@ import type { Instr, KernelIR, Loop } from "../../ir/kernel.ts";
 import { EXACT_OPS, LoopEmitter } from "../emitter.ts";
 import { prim } from "../../ir/primitive.ts";
 import { prelude } from "./prelude.ts";
+import { renderOf } from "../render.ts";
+import { WGSL_ELEMENTWISE, WGSL_REDUCE } from "./renders.ts";
+
+const WHO = "the WGSL renderer";
 
 /**
  * The WGSL type a value of dtype `d` computes in: bool is `i32` 0/1 (storage cannot hold
@@ -98,8 +102,7 @@ export class WgslEmitter extends LoopEmitter {
 
   expr(i: Instr): string {
     if (i.op === "load") return this.load(i.arg as number, this.name(i.args[0]));
-    const r = prim(i.op).wgsl;
-    if (!r) throw new Error(`webgpu: primitive ${i.op} has no WGSL rendering`);
+    const r = renderOf(WGSL_ELEMENTWISE, i.op, WHO);
     const from = i.args[0]?.dtype ?? i.dtype;
     return r(i.args.map(this.name), computeDtype(i.dtype), computeDtype(from), i.arg);
   }
@@ -126,10 +129,11 @@ export class WgslEmitter extends LoopEmitter {
     const res = l.result!;
     const acc = `v${res.id}`;
     const d = res.dtype;
-    const p = prim(l.reduceOp!);
+    const identity = prim(l.reduceOp!).identity!(d);
+    const r = renderOf(WGSL_REDUCE, l.reduceOp!, WHO);
     const c = computeDtype(d);
-    this.lines.push(`${pad}var ${acc}: ${wgslType(d)} = ${wgslLiteral(p.identity!(d), d)};`);
-    return { acc, combine: (v) => p.wgsl!([acc, v], c, c, 0) };
+    this.lines.push(`${pad}var ${acc}: ${wgslType(d)} = ${wgslLiteral(identity, d)};`);
+    return { acc, combine: (v) => r([acc, v], c, c, 0) };
   }
 
   /** A reduction as a serial loop in one invocation. */
@@ -288,7 +292,7 @@ function renderCooperative(ir: KernelIR, e: WgslEmitter, n: number, tops: Loop[]
       `${pad}workgroupBarrier();`,
       `${pad}for (var s: u32 = ${WG_RED / 2}u; s > 0u; s = s >> 1u) {`,
       `${pad}  if (lid < s) { red_${t}[lid] = ${
-        prim(l.reduceOp!).wgsl!([`red_${t}[lid]`, `red_${t}[lid + s]`], c, c, 0)
+        renderOf(WGSL_REDUCE, l.reduceOp!, WHO)([`red_${t}[lid]`, `red_${t}[lid + s]`], c, c, 0)
       }; }`,
       `${pad}  workgroupBarrier();`,
       `${pad}}`,
