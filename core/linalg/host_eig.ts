@@ -13,6 +13,8 @@
  * @module
  */
 
+import { qr } from "./host_qr.ts";
+
 /** Flips column `j` of `q` (rows×cols, row-major) so its largest-magnitude entry is positive. */
 function signFix(q: Float64Array, rows: number, cols: number, j: number): boolean {
   let best = 0, at = 0;
@@ -23,68 +25,6 @@ function signFix(q: Float64Array, rows: number, cols: number, j: number): boolea
   if (q[at * cols + j] >= 0) return false;
   for (let i = 0; i < rows; i++) q[i * cols + j] = -q[i * cols + j];
   return true;
-}
-
-/** Householder QR of A (m×n): `[Q (m×q), R (q×n)]`, q = min(m, n) (reduced) or m (complete). */
-export function qr(
-  a: Float64Array,
-  m: number,
-  n: number,
-  complete: boolean,
-): [Float64Array, Float64Array] {
-  const r = a.slice();
-  const k = Math.min(m, n), q = complete ? m : k;
-  const vs: Float64Array[] = [], taus: number[] = [];
-  for (let j = 0; j < k; j++) {
-    const len = m - j;
-    const v = new Float64Array(len);
-    for (let i = 0; i < len; i++) v[i] = r[(j + i) * n + j];
-    let sigma = 0;
-    for (let i = 1; i < len; i++) sigma += v[i] * v[i];
-    const alpha = v[0];
-    if (sigma === 0) { // already upper triangular in this column: H = I (as LAPACK's dlarfg)
-      vs.push(v.fill(0)), taus.push(0);
-      continue;
-    }
-    const norm = Math.sqrt(alpha * alpha + sigma);
-    const beta = alpha >= 0 ? -norm : norm;
-    const tau = (beta - alpha) / beta, scale = 1 / (alpha - beta);
-    v[0] = 1;
-    for (let i = 1; i < len; i++) v[i] *= scale;
-    // R[j:, j+1:] -= tau v (vᵀ R[j:, j+1:]), row by row.
-    const w = new Float64Array(n);
-    for (let i = 0; i < len; i++) {
-      const vi = v[i], ri = (j + i) * n;
-      for (let c = j + 1; c < n; c++) w[c] += vi * r[ri + c];
-    }
-    for (let i = 0; i < len; i++) {
-      const f = tau * v[i], ri = (j + i) * n;
-      for (let c = j + 1; c < n; c++) r[ri + c] -= f * w[c];
-      r[ri + j] = i === 0 ? beta : 0;
-    }
-    vs.push(v), taus.push(tau);
-  }
-  // Q = H₀ H₁ … applied to the first q columns of the identity, last reflector first.
-  const qm = new Float64Array(m * q);
-  for (let i = 0; i < q; i++) qm[i * q + i] = 1;
-  for (let j = k - 1; j >= 0; j--) {
-    const v = vs[j], tau = taus[j];
-    if (tau === 0) continue;
-    const w = new Float64Array(q);
-    for (let i = 0; i < v.length; i++) {
-      const vi = v[i], ri = (j + i) * q;
-      for (let c = 0; c < q; c++) w[c] += vi * qm[ri + c];
-    }
-    for (let i = 0; i < v.length; i++) {
-      const f = tau * v[i], ri = (j + i) * q;
-      for (let c = 0; c < q; c++) qm[ri + c] -= f * w[c];
-    }
-  }
-  const rOut = new Float64Array(q * n);
-  for (let i = 0; i < Math.min(q, m); i++) {
-    for (let c = i; c < n; c++) rOut[i * n + c] = r[i * n + c];
-  }
-  return [qm, rOut];
 }
 
 /**

@@ -18,7 +18,8 @@ import { sum } from "../tensor/reduce.ts";
 import { typeError } from "../errors.ts";
 import { defineHost, hostCall, type LinalgOpts } from "./host_call.ts";
 import { cholesky, nonFinite, slogdet, solveLu, solveTriangular } from "./host_lu.ts";
-import { eigh, qr, svd } from "./host_eig.ts";
+import { eigh, svd } from "./host_eig.ts";
+import { qr } from "./host_qr.ts";
 import { diagEmbed, diagonalOf, eyeLike, mm, mT, tril, triu } from "./util.ts";
 
 const T = (n: Node): Tensor => wrap(n);
