@@ -29,7 +29,9 @@ export type DebugNansMode = false | "nan" | "inf";
  * user-level op, and the fields say what produced the value and where.
  */
 export class FloatingPointError extends KilnError {
+  /** Always `"FloatingPointError"`, so `err.name` tells it from other `KilnError`s. */
   override name = "FloatingPointError";
+  /** Builds the error; Kiln raises it, user code only catches it. */
   constructor(
     message: string,
     /** The user-level op that built the culprit (`log`, `gradient of sqrt`, ...). */

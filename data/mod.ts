@@ -10,8 +10,23 @@
  * - readers: IDX (`readIdx`, `loadIdx`), CSV (`parseCsv`, `loadCsv`) and NumPy `.npy`
  *   (`parseNpy`, `loadNpy`, `encodeNpy`, `saveNpy`).
  *
- * @example
+ * @example Batches of a dataset (any pytree of tensors with a common first axis)
  * ```ts
+ * import * as k from "@kiln/kiln";
+ * const csv = k.data.parseCsv("x1,x2,label\n0,1,0\n1,1,1\n2,0,1\n3,1,0\n4,0,1\n", {
+ *   header: true,
+ * });
+ * const x = csv.data.slice([[], [0, 2]]); // [5, 2] features
+ * const y = csv.data.slice([[], [2, 3]]).reshape([5]).astype("int32"); // [5] labels
+ * const sizes = [];
+ * for (const b of k.data.batches({ x, y }, { batchSize: 2, key: k.random.key(0) })) {
+ *   sizes.push(b.x.shape[0]); // shuffled by the key; the incomplete last batch is dropped
+ * }
+ * console.log(sizes); // [2, 2]
+ * ```
+ *
+ * @example Fashion-MNIST (reads or downloads the files, so not run by the doc tests)
+ * ```ts ignore
  * import * as k from "@kiln/kiln";
  * const { images, labels } = await k.data.fashionMnist({ split: "train" });
  * const x = images.reshape([images.shape[0], 784]);

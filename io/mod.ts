@@ -1,7 +1,10 @@
 /**
- * Checkpoints in the [safetensors](https://github.com/huggingface/safetensors) format: `save`
- * writes a pytree of tensors (nested plain objects and arrays, e.g. parameters and optimizer
- * state) atomically, `load` reads it back, optionally checked against a template.
+ * Files (`k.io`): [safetensors](https://github.com/huggingface/safetensors) checkpoints of
+ * parameters and whole training states, and pictures. `save` writes a pytree of tensors
+ * (nested plain objects and arrays, e.g. parameters and optimizer state) atomically, `load`
+ * reads it back, optionally checked against a template; `checkpoint(path)` /
+ * `saveCheckpoint` / `loadCheckpoint` keep a resumable training state (tensors plus JSON
+ * values); `encodePng` / `savePng` write images and `imageGridSvg` tiles them.
  *
  * - Names are the dotted paths of the tensors (`{layers: [{w, b}]}` gives `layers.0.w` and
  *   `layers.0.b`); a tensor at the root is stored as `tensor`.
@@ -18,11 +21,12 @@
  *
  * @example
  * ```ts
- * import * as k from "../mod.ts";
+ * import * as k from "@kiln/kiln";
  * const params = k.nn.mlp.init(k.random.key(0), [4, 8, 2]);
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await k.io.save(path, params);
  * const back = await k.io.load(path, { like: params }); // same structure, dtypes and shapes
+ * console.log(await back.layers[1].b.toArray()); // equal to params.layers[1].b
  * await Deno.remove(path);
  * ```
  * @module

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import * as k from "../mod.ts";
+ * import * as k from "@kiln/kiln";
  * const params = k.nn.mlp.init(k.random.key(0), [4, 16, 3]);
  * const x = k.random.normal(k.random.key(1), [8, 4]);
  * const y = k.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: "int32" });

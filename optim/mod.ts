@@ -15,13 +15,14 @@
  * const opt = k.optim.chain(k.optim.clipByGlobalNorm(1), k.optim.adam(0.1));
  * let params = { w: k.zeros([2]) };
  * let state = opt.init(params);
- * for (let i = 0; i < 100; i++) {
+ * for (let i = 0; i < 200; i++) {
  *   const grads = k.grad(loss)(params);
  *   let updates;
  *   [updates, state] = opt.update(grads, state, params);
  *   params = k.optim.applyUpdates(params, updates) as typeof params;
- *   await k.realize(...k.tree.leaves([params, state])); // keep the lazy graph one step deep
+ *   await k.realize(...k.tree.leaves<k.Tensor>([params, state])); // keep the graph one step deep
  * }
+ * console.log(await params.w.toArray()); // [-2, 1.5]: the least-squares solution
  * ```
  * @module
  */
