@@ -1,6 +1,19 @@
 /**
  * The public core API: tensors, ops, transforms, random numbers. `nn`, `optim`, `data` and
  * `io` build on this module only (never on core internals).
+ *
+ * Tensors are immutable and lazy: ops build a graph, and reading a value (`await t.data()`,
+ * `t.item()`, `t.toArray()`, printing, `k.realize`) runs it as a few fused kernels. The
+ * transforms `grad`, `vmap` and `jit` take and return plain functions and compose freely.
+ *
+ * @example
+ * ```ts
+ * import * as k from "@kiln/kiln";
+ * const f = (x: k.Tensor) => k.sin(x).mul(x).sum(); // f(x) = Σ x·sin(x)
+ * const df = k.jit(k.vmap(k.grad(f))); // per-row gradients, compiled once
+ * const g = await df(k.tensor([[0, 1], [2, 3]])).toArray();
+ * console.log(g); // [[0, 1.3818], [0.077, -2.8289]]: sin(x) + x·cos(x)
+ * ```
  * @module
  */
 export { Tensor } from "./tensor/tensor.ts";

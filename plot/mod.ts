@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import * as k from "../mod.ts";
+ * import * as k from "@kiln/kiln";
  * const svg = k.plot.scatter({ x: [0, 1, 2], y: [1, 0, 1], labels: [0, 1, 1] }, { title: "points" });
  * const path = await Deno.makeTempFile({ suffix: ".svg" });
  * await k.plot.save(path, svg);
