@@ -211,3 +211,105 @@ for (const name of Object.keys(RANGES) as Exclude<VecMathName, "pow">[]) {
     console.log(`${name}: ${xs.length} inputs, max ${worst} ulp`);
   });
 }
+
+/** Pow's inputs: the specials crossed, then bases of every binade and sign with exponents
+ * that keep results in range, integer exponents (signs of negative bases), bases near 1 with
+ * large exponents, and random bit patterns for both. */
+function powInputs(): [Float32Array, Float32Array] {
+  const uniform = rng(7);
+  const next = () => Math.floor(uniform() * 4294967296);
+  const xs: number[] = [], ys: number[] = [];
+  for (const x of SPECIALS) for (const y of SPECIALS) xs.push(x), ys.push(y);
+  const push = (n: number, x: () => number, y: () => number) => {
+    const bx = new Uint32Array(n).map(x), fy = new Float32Array(n).map(y);
+    const fx = new Float32Array(bx.buffer);
+    for (let i = 0; i < n; i++) xs.push(fx[i]), ys.push(fy[i]);
+  };
+  const anyBinade = () => (next() % 255) << 23 | next() >>> 9 | (next() & 0x80000000);
+  push(1 << 18, anyBinade, () => (uniform() - 0.5) * 4); // |y| < 2
+  push(1 << 17, anyBinade, () => Math.round((uniform() - 0.5) * 80)); // integers
+  push(
+    1 << 17,
+    () => next() >>> 9 | 0x3f800000 ^ (next() & 1) << 23,
+    () => (uniform() - 0.5) * 2e7,
+  );
+  push(1 << 17, () => next() % 0x4b800000, () => (uniform() - 0.5) * 300); // 0 ≤ x < 2^24
+  push(1 << 17, next, () => bitsOf(0) + fromBits([next()])[0]);
+  push(1 << 17, () => next() % 0x00800000, () => (uniform() - 0.5) * 3); // subnormal bases
+  return [new Float32Array(xs), new Float32Array(ys)];
+}
+
+Deno.test(`vmath pow: ≤ ${MAX_ULP} ulp from Math.fround(x ** y), special cases exact`, () => {
+  const [xs, ys] = powInputs();
+  const got = apply("pow", xs, ys);
+  const worst = check("pow", xs, got, ys);
+  const exactX = new Set([...SPECIALS.slice(0, EXACT), 1, -1]);
+  for (let i = 0; i < SPECIALS.length ** 2; i++) {
+    if (!exactX.has(xs[i]) && !SPECIALS.slice(0, EXACT).some((s) => Object.is(s, ys[i]))) {
+      continue;
+    }
+    const want = Math.fround(xs[i] ** ys[i]);
+    assert.ok(Object.is(got[i], want), `pow(${xs[i]}, ${ys[i]}) = ${got[i]}, want ${want}`);
+  }
+  console.log(`pow: ${xs.length} inputs, max ${worst} ulp`);
+});
+
+Deno.test("vmath: each lane's result does not depend on its lane or its neighbours", () => {
+  for (const name of Object.keys(VMATH_F32) as VecMathName[]) {
+    const [xs, ys] = name === "pow"
+      ? powInputs()
+      : [inputs(...RANGES[name as Exclude<VecMathName, "pow">]), undefined];
+    const n = 1 << 16, next = rng(3);
+    const base = new Uint32Array(apply(name, xs.subarray(0, n), ys?.subarray(0, n)).buffer);
+    for (let shift = 1; shift < 4; shift++) {
+      // Random neighbours in front, then the same inputs one to three lanes later.
+      const pad = (a: Float32Array) => {
+        const b = new Float32Array(n + shift);
+        for (let i = 0; i < shift; i++) b[i] = (next() - 0.5) * 1e30;
+        b.set(a.subarray(0, n), shift);
+        return b;
+      };
+      const out = apply(name, pad(xs), ys && pad(ys));
+      const moved = new Uint32Array(out.buffer, 4 * shift, n);
+      const bad = moved.findIndex((v, i) => v !== base[i]);
+      assert.equal(bad, -1, `${name}(${xs[bad]}) differs when moved by ${shift} lanes`);
+    }
+  }
+});
+
+/** ns per element of `fn` over `xs` (best of ten). */
+function timeIt(fn: () => void, count: number): number {
+  let best = Infinity;
+  for (let rep = 0; rep < 10; rep++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best * 1e6 / count;
+}
+
+Deno.test({
+  name: "vmath throughput: 2^20 elements, wasm vs a JavaScript Math loop",
+  ignore: Deno.env.get("KILN_VMATH_BENCH") !== "1",
+  fn() {
+    const n = 1 << 20, next = rng(5);
+    const xs = new Float32Array(n).map(() => (next() - 0.5) * 20);
+    const pos = new Float32Array(n).map(() => next() * 10);
+    const ys = new Float32Array(n).map(() => (next() - 0.5) * 6);
+    const out = new Float32Array(n);
+    const lines = [];
+    for (const name of Object.keys(VMATH_F32) as VecMathName[]) {
+      const x = name === "log" || name === "pow" ? pos : name === "log1p" ? pos : xs;
+      const ref = REF[name];
+      const mem = f32(), run = driver(name);
+      mem.set(x, 0);
+      mem.set(ys, CHUNK);
+      const wasm = timeIt(() => run(0, CHUNK * 4, 2 * CHUNK * 4, n * 4), n);
+      const js = timeIt(() => {
+        for (let i = 0; i < n; i++) out[i] = ref(x[i], ys[i]);
+      }, n);
+      lines.push(`${name.padEnd(8)} wasm ${wasm.toFixed(2)} ns, JS ${js.toFixed(2)} ns`);
+    }
+    console.log(lines.join("\n"));
+  },
+});

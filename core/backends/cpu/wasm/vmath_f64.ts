@@ -36,19 +36,19 @@ import {
   dGe,
   dGt,
   dLt,
-  dMax,
-  dMin,
   dMul,
   dNe,
   dNearest,
   dNeg,
+  dPmax,
+  dPmin,
   dSub,
   type Ex,
   horner,
   iAdd,
   ic,
+  iEq,
   iShl,
-  iShrS,
   iShrU,
   iSub,
   or,
@@ -80,7 +80,7 @@ function expReduced(f: FuncBuilder, r: Ex, kBits: Ex): Ex {
  * NaN stays NaN), then x = k·ln2 + r with a two-part ln2.
  */
 export function expCore(f: FuncBuilder, x: Ex): Ex {
-  const t = bind(f, dMin(dMax(x, dc(-160)), dc(160)));
+  const t = bind(f, dPmax(dPmin(x, dc(160)), dc(-160)));
   const kb = bind(f, dAdd(dMul(t, dc(Math.LOG2E)), dc(MAGIC)));
   const k = bind(f, dSub(kb, dc(MAGIC)));
   return expReduced(f, dSub(dSub(t, dMul(k, dc(LN2_HI))), dMul(k, dc(LN2_LO))), kb);
@@ -88,7 +88,7 @@ export function expCore(f: FuncBuilder, x: Ex): Ex {
 
 /** 2^t, t clamped to ±200 (NaN stays NaN). */
 export function exp2Core(f: FuncBuilder, t: Ex): Ex {
-  const tc = bind(f, dMin(dMax(t, dc(-200)), dc(200)));
+  const tc = bind(f, dPmax(dPmin(t, dc(200)), dc(-200)));
   const kb = bind(f, dAdd(tc, dc(MAGIC)));
   return expReduced(f, dMul(dSub(tc, dSub(kb, dc(MAGIC))), dc(Math.LN2)), kb);
 }
@@ -99,13 +99,14 @@ export function exp2Core(f: FuncBuilder, t: Ex): Ex {
  */
 export function logParts(f: FuncBuilder, y: Ex): { e: Ex; logm: Ex } {
   const yb = bind(f, y);
-  const e = bind(f, iShrS(iSub(yb, ic(0x3fe6a09e667f3bcdn)), 52));
-  const fm = bind(f, dSub(iSub(yb, iShl(e, 52)), ONE));
+  // The biased exponent of y/√½, so that m = y/2^e falls in [√½, √2).
+  const eb = bind(f, iShrU(iAdd(yb, ic(0x00095f619980c433n)), 52));
+  const fm = bind(f, dSub(iAdd(iSub(yb, iShl(eb, 52)), ic(0x3ff0000000000000n)), ONE));
   const s = bind(f, dDiv(fm, dAdd(dc(2), fm)));
   const z = bind(f, dMul(s, s));
   const logm = dAdd(dMul(dc(2), s), dMul(dMul(s, z), horner(z, LOG_R)));
-  // e as a float64: the integer added to MAGIC's bits, minus MAGIC.
-  return { e: dSub(iAdd(e, ic(MAGIC_BITS)), dc(MAGIC)), logm };
+  // e as a float64: the biased exponent added to MAGIC's bits, minus MAGIC and the bias.
+  return { e: dSub(iAdd(eb, ic(MAGIC_BITS)), dc(MAGIC + 1023)), logm };
 }
 
 /** log(y) with the special values: +inf → +inf, ±0 → −inf, negative or NaN → NaN. */
@@ -153,7 +154,7 @@ export function erfCore(f: FuncBuilder, x: Ex): Ex {
   const xx = bind(f, x);
   const a = bind(f, dAbs(xx));
   const small = dMul(a, horner(bind(f, dMul(a, a)), ERF_A));
-  const ac = bind(f, dMin(a, dc(4)));
+  const ac = bind(f, dPmin(a, dc(4)));
   const q = horner(bind(f, dSub(ac, dc(2.25))), ERFC_Q);
   const big = dSub(ONE, dMul(expCore(f, dNeg(dMul(ac, ac))), q));
   return copySign(select(small, big, dLt(a, dc(0.5))), xx);
@@ -175,10 +176,10 @@ function payneHanek(f: FuncBuilder, x: Ex): [Ex, Ex] {
   const xa = bind(f, dAbs(xx));
   // |x| = Mbig·2^(e−1075) with Mbig = 2^52 + mantissa bits = M·2^29.
   const mBig = or(and(xa, ic(0x000fffffffffffffn)), ic(0x4330000000000000n));
-  // h = E − 10 with E the exponent of M: first byte i0 = (h >> 3) + 3 of the table (two zero
-  // bytes first), and the products' scale 2^(n) with n = (h & 7) − 51.
-  const h = bind(f, iSub(iShrU(xa, 52), ic(1056n)));
-  const i0 = iAdd(iShrS(h, 3), ic(3n));
+  // With E the exponent of M and h = E + 6 ≥ 0: first byte i0 = (h >> 3) + 1 of the table (two
+  // zero bytes first), and the products' scale 2^n with n = (h & 7) − 51.
+  const h = bind(f, iSub(iShrU(xa, 52), ic(1040n))); // ≥ 0 from 2^17 on
+  const i0 = iAdd(iShrU(h, 3), ic(1n));
   const ms = bind(f, dMul(mBig, iShl(iAdd(and(h, ic(7n)), ic(972n)), 52)));
   // i0 in every byte of its lane.
   const rep = bind(f, swizzle(i0, bc([0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 8, 8, 8])));
@@ -232,7 +233,7 @@ export function sinCosCore(f: FuncBuilder, x: Ex, cosine: boolean): Ex {
   const cos = dAdd(dSub(ONE, dMul(z, dc(0.5))), dMul(dMul(z, z), horner(z, COS_C)));
   const q = bind(f, cosine ? iAdd(kb, ic(1n)) : kb);
   // Odd quadrants take the other polynomial; quadrants 2 and 3 flip the sign.
-  const odd = iShrS(iShl(q, 63), 63);
+  const odd = iEq(and(q, ic(1n)), ic(1n));
   const res = xor(select(cos, sin, odd), and(iShl(q, 62), SIGN));
   return select(res, NAN, dLt(dAbs(xx), INF));
 }

@@ -50,10 +50,10 @@ export const dSub: (a: Ex, b: Ex) => Ex = op2(0xf1);
 export const dMul: (a: Ex, b: Ex) => Ex = op2(0xf2);
 /** `f64x2.div`. */
 export const dDiv: (a: Ex, b: Ex) => Ex = op2(0xf3);
-/** `f64x2.min` (NaN if either is NaN). */
-export const dMin: (a: Ex, b: Ex) => Ex = op2(0xf4);
-/** `f64x2.max` (NaN if either is NaN). */
-export const dMax: (a: Ex, b: Ex) => Ex = op2(0xf5);
+/** `f64x2.pmin`: `b < a ? b : a` (one instruction on x86, unlike `min`; a NaN `a` stays). */
+export const dPmin: (a: Ex, b: Ex) => Ex = op2(0xf6);
+/** `f64x2.pmax`: `a < b ? b : a` (a NaN `a` stays). */
+export const dPmax: (a: Ex, b: Ex) => Ex = op2(0xf7);
 /** `f64x2.abs`. */
 export const dAbs: (a: Ex) => Ex = op1(0xec);
 /** `f64x2.neg`. */
@@ -73,15 +73,15 @@ export const dGt: (a: Ex, b: Ex) => Ex = op2(0x4a);
 /** `f64x2.ge`. */
 export const dGe: (a: Ex, b: Ex) => Ex = op2(0x4c);
 
-// int64x2 lanes (shift counts are constants).
+// int64x2 lanes (shift counts are constants; no arithmetic right shift: x86 has none).
 /** `i64x2.add`. */
 export const iAdd: (a: Ex, b: Ex) => Ex = op2(0xce);
 /** `i64x2.sub`. */
 export const iSub: (a: Ex, b: Ex) => Ex = op2(0xd1);
 /** `i64x2.shl` by a constant. */
 export const iShl = (a: Ex, n: number): Ex => op(0xcb, a, (f) => f.i32(n));
-/** `i64x2.shr_s` by a constant. */
-export const iShrS = (a: Ex, n: number): Ex => op(0xcc, a, (f) => f.i32(n));
+/** `i64x2.eq`. */
+export const iEq: (a: Ex, b: Ex) => Ex = op2(0xd6);
 /** `i64x2.shr_u` by a constant. */
 export const iShrU = (a: Ex, n: number): Ex => op(0xcd, a, (f) => f.i32(n));
 
