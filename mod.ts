@@ -22,3 +22,5 @@ export * as data from "./data/mod.ts";
 export * as io from "./io/mod.ts";
 /** Small SVG plots: line, scatter, density2d. */
 export * as plot from "./plot/mod.ts";
+/** ONNX export (`exportModel`, `save`) and import (`importModel`): serve with ONNX Runtime. */
+export * as onnx from "./onnx/mod.ts";
