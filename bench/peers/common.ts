@@ -307,17 +307,22 @@ export function checkLosses(got: number[], want: [number, number]): string {
   }`;
 }
 
-/** Median ms of `s.runs` timed calls (fewer past `s.budgetMs`, at least 3, or `s.runs`). */
-export async function timeRuns(
+/**
+ * Median ms of `s.runs` timed calls (fewer past `s.budgetMs`, at least 3, or `s.runs`). A peer
+ * whose warm call `priorMs` already took longer than the whole budget gets that one figure
+ * (tfjs-cpu's CNN step takes about a minute), so one slow peer does not hold the run for long.
+ */
+async function timeRuns(
   s: Sizes,
-  call: () => unknown,
+  call: () => Promise<unknown>,
+  priorMs: number,
 ): Promise<{ ms: number; runs: number }> {
+  if (priorMs >= s.budgetMs) return { ms: priorMs, runs: 1 };
   const times: number[] = [];
   const start = performance.now();
   while (
     times.length < s.runs &&
-    (times.length < Math.min(3, s.runs) ||
-      performance.now() - start < s.budgetMs)
+    (times.length < Math.min(3, s.runs) || performance.now() - start < s.budgetMs)
   ) {
     const t0 = performance.now();
     await call();
@@ -329,6 +334,41 @@ export async function timeRuns(
     ms: times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2,
     runs: times.length,
   };
+}
+
+/** Wall-clock ms of one awaited call, and its value. */
+async function stopwatch<T>(call: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await call();
+  return [v, performance.now() - t0];
+}
+
+/**
+ * A forward workload: the first call's result is checked (it is also the warm-up), then `run`
+ * (compute and read back) is timed.
+ */
+export async function checkThenTime<T>(
+  s: Sizes,
+  run: () => Promise<T>,
+  check: (first: T) => string,
+): Promise<Outcome> {
+  const [first, ms] = await stopwatch(run);
+  const checked = check(first);
+  return { ...(await timeRuns(s, run, ms)), check: checked };
+}
+
+/**
+ * A training workload: `step` (one SGD step, returning the loss read back) runs twice — its
+ * losses are checked against float64 `want` (the first call also compiles) — then is timed.
+ */
+export async function trainThenTime(
+  s: Sizes,
+  step: () => Promise<number>,
+  want: [number, number],
+): Promise<Outcome> {
+  const [l1] = await stopwatch(step), [l2, ms] = await stopwatch(step);
+  const check = checkLosses([l1, l2], want);
+  return { ...(await timeRuns(s, step, ms)), check, losses: [l1, l2] };
 }
 
 /** A workload's result before `runAll` names it. */

@@ -63,9 +63,7 @@ async function trainStep(
     [p, o, value] = step(p, o, x, y);
     return (await readAll(value))[0][0];
   };
-  const losses = [await once(), await once()];
-  const check = c.checkLosses(losses, want);
-  return { ...(await c.timeRuns(s, once)), check, losses };
+  return await c.trainThenTime(s, once, want);
 }
 
 /** Kiln's implementation of every workload. */
@@ -79,8 +77,7 @@ export function kilnPeer(s: c.Sizes): c.Peer {
         using y = k.matmul(a, b);
         return (await readAll(y))[0];
       };
-      const check = c.checkMatmul(await run(), ad, bd, n);
-      return { ...(await c.timeRuns(s, run)), check };
+      return await c.checkThenTime(s, run, (got) => c.checkMatmul(got, ad, bd, n));
     },
     async chain(n) {
       const xd = c.chainInput(n), x = f32(xd, [n]);
@@ -91,8 +88,7 @@ export function kilnPeer(s: c.Sizes): c.Peer {
         );
         return (await readAll(y))[0];
       };
-      const check = c.checkChain(await run(), xd);
-      return { ...(await c.timeRuns(s, run)), check };
+      return await c.checkThenTime(s, run, (got) => c.checkChain(got, xd));
     },
     async softmax(r, cols) {
       const xd = c.softmaxInput(r, cols), x = f32(xd, [r, cols]);
@@ -101,8 +97,7 @@ export function kilnPeer(s: c.Sizes): c.Peer {
         using y = k.softmax(x, { axis: -1 });
         return (await readAll(y))[0];
       };
-      const check = c.checkSoftmax(await run(), xd, r, cols);
-      return { ...(await c.timeRuns(s, run)), check };
+      return await c.checkThenTime(s, run, (got) => c.checkSoftmax(got, xd, r, cols));
     },
     async mlp(batch) {
       const pr = c.mlpProblem(batch);
