@@ -11,6 +11,7 @@
  */
 import { type DType, roundTo } from "../dtype.ts";
 import { evaluate, isElementwiseName } from "./evaluate.ts";
+import type { ElementwiseName } from "./elementwise.ts";
 
 /** One SSA value. `op` is a primitive name or one of `const`, `var`, `load`, `reduce`. */
 export interface Instr {
@@ -80,7 +81,14 @@ export interface KernelIR {
   readonly scatter?: ScatterIR;
 }
 
-const INT_OPS = new Set(["add", "sub", "mul", "idiv", "mod", "neg"]);
+const INT_OPS: ReadonlySet<string> = new Set<ElementwiseName>([
+  "add",
+  "sub",
+  "mul",
+  "idiv",
+  "mod",
+  "neg",
+]);
 
 /** Builds kernel IR with CSE, scope placement and integer simplification. */
 export class KernelBuilder {
@@ -236,7 +244,8 @@ export class KernelBuilder {
     const ca = a.op === "const" ? (a.arg as number) : undefined;
     const cb = b?.op === "const" ? (b.arg as number) : undefined;
     if (ca !== undefined && (b === undefined || cb !== undefined)) {
-      return this.const(foldInt(op, ca, cb ?? 0));
+      const vals = cb === undefined ? [ca] : [ca, cb];
+      return this.const(evaluate(op as ElementwiseName, vals, "int32", "int32"));
     }
     switch (op) {
       case "add":
@@ -334,24 +343,6 @@ function foldConst(
     return a.dtype === "float32" || a.dtype === "float16" ? roundTo(a.dtype, v) : v;
   });
   return evaluate(op, vals, dtype, args[0].dtype, arg);
-}
-
-function foldInt(op: string, a: number, b: number): number {
-  switch (op) {
-    case "add":
-      return (a + b) | 0;
-    case "sub":
-      return (a - b) | 0;
-    case "mul":
-      return Math.imul(a, b);
-    case "idiv":
-      return b === 0 ? 0 : Math.floor(a / b);
-    case "mod":
-      return b === 0 ? 0 : a - Math.floor(a / b) * b;
-    case "neg":
-      return -a | 0;
-  }
-  throw new Error(`foldInt: ${op}`);
 }
 
 /** `e = c + Σ k·t` over non-linear atoms `t`, or undefined if not affine. */
