@@ -77,6 +77,15 @@ tq = mpf_array(lambda r: (mp.exp(r) - 1 - r) / (r * r) if r != 0 else mp.mpf(0.5
 EXP_Q = lawson(xs, powers(7), tq, xs * xs / exact)
 report("exp", 1 + xs + xs * xs * horner(EXP_Q, xs), exact)
 
+# Float32 exp, evaluated in float32 lanes: exp(r) = 1 + r + r^2 Q(r) for |r| <= ln2/2 widened by
+# 1% (k = round(x log2 e) rounds twice in float32), Q rounded to float32.
+R32 = math.log(2) / 2 * 1.01
+xs = cheb_nodes(-R32, R32)
+exact = mpf_array(mp.exp, xs)
+tq = mpf_array(lambda r: (mp.exp(r) - 1 - r) / (r * r) if r != 0 else mp.mpf(0.5), xs)
+EXP32_Q = np.float32(lawson(xs, powers(5), tq, xs * xs / exact)).astype(np.float64)
+report("exp f32", 1 + xs + xs * xs * horner(EXP32_Q, xs), exact)
+
 # log((1+s)/(1-s)) = 2s + s z R(z), z = s^2, |s| <= (sqrt2-1)/(sqrt2+1) (mantissa in
 # [sqrt(1/2), sqrt 2), s = f / (2 + f)).
 S_MAX = (math.sqrt(2) - 1) / (math.sqrt(2) + 1) * (1 + 1e-9)
@@ -166,6 +175,8 @@ with open(out, "w") as fh:
         " * Polynomials are in Horner order, lowest degree first.\n * @module\n */\n\n"
     )
     fh.write(ts_array("EXP_Q", "exp(r) = 1 + r + r²·Q(r), |r| ≤ ln2/2.", EXP_Q))
+    fh.write(ts_array("EXP32_Q", "float32 exp: exp(r) = 1 + r + r²·Q(r), |r| ≤ 1.01·ln2/2.",
+                      EXP32_Q))
     fh.write(ts_array("LOG_R", "log((1+s)/(1−s)) = 2s + s·z·R(z), z = s², |s| ≤ 0.1716.", LOG_R))
     fh.write(ts_array("EXPM1_P", "expm1(x) = x·(1 + x·P(x)), |x| ≤ 1/8.", EXPM1_P))
     fh.write(ts_array("SIN_S", "sin(r) = r + r·z·S(z), z = r², |r| ≤ π/4.", SIN_S))

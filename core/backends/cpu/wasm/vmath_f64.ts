@@ -144,11 +144,6 @@ export function tanhCore(f: FuncBuilder, x: Ex): Ex {
   return copySign(dDiv(m, dAdd(m, dc(2))), xx);
 }
 
-/** 1/(1 + e^−x). */
-export function sigmoidCore(f: FuncBuilder, x: Ex): Ex {
-  return dDiv(ONE, dAdd(ONE, expCore(f, dNeg(x))));
-}
-
 /** erf(a) = a·A(a²) below 1/2, 1 − e^(−a²)·Q(a − 9/4) up to 4, 1 beyond; odd. */
 export function erfCore(f: FuncBuilder, x: Ex): Ex {
   const xx = bind(f, x);

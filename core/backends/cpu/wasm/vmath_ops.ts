@@ -5,7 +5,7 @@
  * several uses. Opcodes are the WebAssembly SIMD proposal's (final encoding).
  * @module
  */
-import { type FuncBuilder, V128 } from "./assembler.ts";
+import { FuncBuilder, V128 } from "./assembler.ts";
 
 /** Code that leaves one v128 on the stack. */
 export type Ex = (f: FuncBuilder) => void;
@@ -28,16 +28,42 @@ export function bind(f: FuncBuilder, e: Ex): Ex {
 /** `local.get` of local `l`. */
 export const get = (l: number): Ex => (f) => f.get(l);
 
-/** `v128.const` of two float64 lanes equal to `x`. */
-export const dc = (x: number): Ex => {
-  const bytes = new Uint8Array(new Float64Array([x, x]).buffer);
-  return (f) => f.v128Const(bytes);
+/** Constants already held in locals, per function: `v128.const` costs V8 several
+ * instructions at each use, a local one register read. */
+const constLocals = new WeakMap<FuncBuilder, Map<string, number>>();
+
+/** A constant of 16 bytes, through a local of `f` set once at the function's start. */
+const cached = (bytes: Uint8Array): Ex => (f) => {
+  let m = constLocals.get(f);
+  if (!m) constLocals.set(f, m = new Map());
+  const key = bytes.join(",");
+  let l = m.get(key);
+  if (l === undefined) {
+    m.set(key, l = f.local(V128));
+  }
+  f.get(l);
 };
-/** `v128.const` of two int64 lanes equal to `x`. */
-export const ic = (x: bigint): Ex => {
-  const bytes = new Uint8Array(new BigInt64Array([x, x]).buffer);
-  return (f) => f.v128Const(bytes);
-};
+
+/** Moves the constants' initializations to the start of `f`'s code. */
+export function hoistConstants(f: FuncBuilder): void {
+  const m = constLocals.get(f);
+  if (!m) return;
+  const init = new FuncBuilder([]);
+  for (const [key, l] of m) {
+    init.v128Const(key.split(",").map(Number));
+    init.set(l);
+  }
+  f.code.unshift(...init.code);
+}
+
+/** Two float64 lanes equal to `x`. */
+export const dc = (x: number): Ex => cached(new Uint8Array(new Float64Array([x, x]).buffer));
+/** Two int64 lanes equal to `x`. */
+export const ic = (x: bigint): Ex => cached(new Uint8Array(new BigInt64Array([x, x]).buffer));
+/** Four float32 lanes equal to `x`. */
+export const fc = (x: number): Ex => cached(new Uint8Array(new Float32Array([x, x, x, x]).buffer));
+/** Four int32 lanes equal to `x`. */
+export const jc = (x: number): Ex => cached(new Uint8Array(new Int32Array([x, x, x, x]).buffer));
 /** `v128.const` of 16 bytes. */
 export const bc = (bytes: readonly number[]): Ex => (f) => f.v128Const(bytes);
 
@@ -72,6 +98,34 @@ export const dLt: (a: Ex, b: Ex) => Ex = op2(0x49);
 export const dGt: (a: Ex, b: Ex) => Ex = op2(0x4a);
 /** `f64x2.ge`. */
 export const dGe: (a: Ex, b: Ex) => Ex = op2(0x4c);
+
+// float32x4 arithmetic and comparisons.
+/** `f32x4.add`. */
+export const fAdd: (a: Ex, b: Ex) => Ex = op2(0xe4);
+/** `f32x4.sub`. */
+export const fSub: (a: Ex, b: Ex) => Ex = op2(0xe5);
+/** `f32x4.mul`. */
+export const fMul: (a: Ex, b: Ex) => Ex = op2(0xe6);
+/** `f32x4.div`. */
+export const fDiv: (a: Ex, b: Ex) => Ex = op2(0xe7);
+/** `f32x4.pmin`: `b < a ? b : a`. */
+export const fPmin: (a: Ex, b: Ex) => Ex = op2(0xea);
+/** `f32x4.pmax`: `a < b ? b : a`. */
+export const fPmax: (a: Ex, b: Ex) => Ex = op2(0xeb);
+/** `f32x4.abs`. */
+export const fAbs: (a: Ex) => Ex = op1(0xe0);
+/** `f32x4.gt`. */
+export const fGt: (a: Ex, b: Ex) => Ex = op2(0x44);
+/** `f32x4.ge`. */
+export const fGe: (a: Ex, b: Ex) => Ex = op2(0x46);
+/** `i32x4.add`. */
+export const jAdd: (a: Ex, b: Ex) => Ex = op2(0xae);
+/** `i32x4.sub`. */
+export const jSub: (a: Ex, b: Ex) => Ex = op2(0xb1);
+/** `i32x4.shl` by a constant. */
+export const jShl = (a: Ex, n: number): Ex => op(0xab, a, (f) => f.i32(n));
+/** `i32x4.shr_s` by a constant. */
+export const jShrS = (a: Ex, n: number): Ex => op(0xac, a, (f) => f.i32(n));
 
 // int64x2 lanes (shift counts are constants; no arithmetic right shift: x86 has none).
 /** `i64x2.add`. */
@@ -115,10 +169,17 @@ export const promoteLow: (a: Ex) => Ex = op1(0x5f);
 /** `f32x4.demote_f64x2_zero`: two float64 lanes rounded to float32 in lanes 0 and 1. */
 export const demote: (a: Ex) => Ex = op1(0x5e);
 
-/** Horner's scheme: `cs[0] + x·(cs[1] + x·(…))`; `x` should be a bound local. */
+/** Horner's scheme in float64 lanes: `cs[0] + x·(cs[1] + x·(…))`; `x` should be bound. */
 export function horner(x: Ex, cs: readonly number[]): Ex {
   let acc = dc(cs[cs.length - 1]);
   for (let i = cs.length - 2; i >= 0; i--) acc = dAdd(dMul(acc, x), dc(cs[i]));
+  return acc;
+}
+
+/** Horner's scheme in float32 lanes. */
+export function horner32(x: Ex, cs: readonly number[]): Ex {
+  let acc = fc(cs[cs.length - 1]);
+  for (let i = cs.length - 2; i >= 0; i--) acc = fAdd(fMul(acc, x), fc(cs[i]));
   return acc;
 }
 

@@ -1,0 +1,65 @@
+/**
+ * Float32-lane versions of the cheapest functions, for four lanes per instruction where the
+ * float64 kernels of `vmath_f64.ts` handle two: exp and sigmoid. Each is within 2 ulp of
+ * `Math.fround(Math.f(x))` (measured over every float32 input where the result is not
+ * trivially 0, 1 or inf, see tests/vmath_test.ts), with the same exact special values.
+ * @module
+ */
+import type { FuncBuilder } from "./assembler.ts";
+import { EXP32_Q, LN2_HI_LO } from "./vmath_coeffs.ts";
+import {
+  bind,
+  type Ex,
+  fAbs,
+  fAdd,
+  fc,
+  fDiv,
+  fGe,
+  fGt,
+  fMul,
+  fPmax,
+  fPmin,
+  fSub,
+  horner32,
+  jAdd,
+  jc,
+  jShl,
+  jShrS,
+  jSub,
+  select,
+} from "./vmath_ops.ts";
+
+/** 1.5·2^23: adding it rounds a float32 below 2^22 to an integer held in the low bits. */
+const MAGIC32 = 12582912;
+/** ln 2 as a 16-bit head (k·head exact for |k| < 256) and a float32 tail. */
+const LN2_HI32 = Math.fround(Math.round(Math.LN2 * 2 ** 16) / 2 ** 16);
+const LN2_LO32 = Math.fround(LN2_HI_LO[0] - LN2_HI32 + LN2_HI_LO[1]);
+/** The largest float32 whose exp rounds to a finite float32. */
+const EXP_MAX = 88.72283172607422;
+
+/**
+ * e^x in float32 lanes: k = round(x·log2 e), r = x − k·ln2 (two-part ln2), 1 + r + r²·Q(r),
+ * times 2^k in two steps (so subnormal results round once). Inputs above {@link EXP_MAX} give
+ * inf and the rest at most the largest float32, so the overflow threshold is exact.
+ */
+export function exp32(f: FuncBuilder, x: Ex): Ex {
+  const xx = bind(f, x);
+  const t = bind(f, fPmax(fPmin(xx, fc(88.8)), fc(-104)));
+  const kb = bind(f, fAdd(fMul(t, fc(Math.LOG2E)), fc(MAGIC32)));
+  const k = bind(f, fSub(kb, fc(MAGIC32)));
+  const r = bind(f, fSub(fSub(t, fMul(k, fc(LN2_HI32))), fMul(k, fc(LN2_LO32))));
+  const p = fAdd(fc(1), fAdd(r, fMul(fMul(r, r), horner32(r, EXP32_Q))));
+  // k = k1 + k2 with both halves' powers of two normal.
+  const ki = bind(f, jSub(kb, jc(0x4b400000)));
+  const k1 = bind(f, jShrS(ki, 1));
+  const s1 = jShl(jAdd(k1, jc(127)), 23), s2 = jShl(jAdd(jSub(ki, k1), jc(127)), 23);
+  const y = fPmin(fMul(fMul(p, s1), s2), fc(3.4028234663852886e38));
+  return select(fc(Infinity), y, fGt(xx, fc(EXP_MAX)));
+}
+
+/** 1/(1 + e^−x) as e/(1 + e) or 1/(1 + e) with e = e^−|x| (no overflow, subnormals kept). */
+export function sigmoid32(f: FuncBuilder, x: Ex): Ex {
+  const xx = bind(f, x);
+  const e = bind(f, exp32(f, fSub(fc(0), fAbs(xx))));
+  return fDiv(select(fc(1), e, fGe(xx, fc(0))), fAdd(fc(1), e));
+}
