@@ -92,15 +92,20 @@ export function defineHost(spec: HostSpec, rules: HostRules): void {
         const a = eq.arg as LinalgArg;
         const data: Float64Array[] = [];
         // The read flushes queued kernels first, so uploading afterwards cannot overtake them.
+        // A read is a fresh copy: float64 data is used as it is (no kernel writes its inputs).
         for (const b of inputs) {
-          data.push(b.size ? Float64Array.from(yield* ctx.read(b)) : new Float64Array(0));
+          const x = b.size ? yield* ctx.read(b) : new Float64Array(0);
+          data.push(x instanceof Float64Array ? x : Float64Array.from(x));
         }
         const cores = eq.src.map((s, i) => s.shape.slice(s.shape.length - spec.core[i]));
         const batchRank = eq.src[0].shape.length - spec.core[0];
         const outCores = a.outs.map((o) => o.shape.slice(batchRank));
         const nb = numel(eq.src[0].shape.slice(0, batchRank));
         const inSize = cores.map(numel), outSize = outCores.map(numel);
-        const results = a.outs.map((o) => new Float64Array(numel(o.shape)));
+        // One matrix: its outputs are the results (kernels return arrays of their own).
+        let results: Float64Array[] = nb === 1
+          ? []
+          : a.outs.map((o) => new Float64Array(numel(o.shape)));
         for (let b = 0; b < nb; b++) {
           const ins = data.map((d, i) => d.subarray(b * inSize[i], (b + 1) * inSize[i]));
           const outs = spec.kernel(ins, cores, a.opts);
@@ -108,7 +113,8 @@ export function defineHost(spec: HostSpec, rules: HostRules): void {
           if (why) {
             throw new RangeError(`${a.check}: ${why}${nb > 1 ? ` (batch element ${b})` : ""}`);
           }
-          outs.forEach((o, j) => results[j].set(o, b * outSize[j]));
+          if (nb === 1) results = outs;
+          else outs.forEach((o, j) => results[j].set(o, b * outSize[j]));
         }
         const be = getBackend(a.device);
         return results.map((r, j) => be.upload(a.outs[j].dtype, toDtype(r, a.outs[j].dtype)));

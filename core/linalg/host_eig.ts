@@ -13,6 +13,7 @@
  * @module
  */
 
+import { ddot, drot, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
 import { qr } from "./host_qr.ts";
 
 /** Flips column `j` of `q` (rows×cols, row-major) so its largest-magnitude entry is positive. */
@@ -37,7 +38,8 @@ export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
   }
   // Both phases work on Vᵀ (eigenvectors as rows), so that the inner loops of the reduction
   // and every QL rotation run along contiguous rows.
-  const vt = a.slice(), d = new Float64Array(n), e = new Float64Array(n);
+  const vt = dWorkspace(n * n), d = new Float64Array(n), e = new Float64Array(n);
+  vt.set(a, 0);
   tridiagonalize(vt, d, e, n);
   implicitQl(vt, d, e, n);
   const order = [...d.keys()].sort((x, y) => d[x] - d[y]);
@@ -165,12 +167,7 @@ function implicitQl(vt: Float64Array, d: Float64Array, e: Float64Array, n: numbe
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          const ra = i * n, rb = (i + 1) * n;
-          for (let k = 0; k < n; k++) {
-            const hk = vt[rb + k], vk = vt[ra + k];
-            vt[rb + k] = s * vk + c * hk;
-            vt[ra + k] = c * vk - s * hk;
-          }
+          drot(vt, i * n, (i + 1) * n, n, c, s);
         }
         p = -s * s2 * c3 * el1 * e[l] / dl1;
         e[l] = s * p;
@@ -225,24 +222,27 @@ function svdTall(
     }
   }
   // Rows of g are the columns of A; rows of w the columns of V.
-  const g = transpose(a, m, n), w = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) w[i * n + i] = 1;
+  // Rows of G (at 0) are the columns of A, rows of W (at wo) the columns of V.
+  const g = dWorkspace(m * n + n * n), wo = m * n;
+  g.set(transpose(a, m, n), 0);
+  g.fill(0, wo, wo + n * n);
+  for (let i = 0; i < n; i++) g[wo + i * n + i] = 1;
   const norms = new Float64Array(n);
   const tol = 1e-15;
   for (let sweep = 0; sweep < 60; sweep++) {
-    for (let j = 0; j < n; j++) norms[j] = dot(g, j * m, g, j * m, m);
+    for (let j = 0; j < n; j++) norms[j] = ddot(g, j * m, j * m, m);
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
         const alpha = norms[p], beta = norms[q];
-        const gamma = dot(g, p * m, g, q * m, m);
+        const gamma = ddot(g, p * m, q * m, m);
         if (gamma === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) continue;
         rotated = true;
         const zeta = (beta - alpha) / (2 * gamma);
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        rotate(g, p * m, q * m, m, c, s);
-        rotate(w, p * n, q * n, n, c, s);
+        drot(g, p * m, q * m, m, c, s);
+        drot(g, wo + p * n, wo + q * n, n, c, s);
         norms[p] = alpha - t * gamma;
         norms[q] = beta + t * gamma;
       }
@@ -250,7 +250,7 @@ function svdTall(
     if (!rotated) break;
   }
   const sv = new Float64Array(n);
-  for (let j = 0; j < n; j++) sv[j] = Math.sqrt(dot(g, j * m, g, j * m, m));
+  for (let j = 0; j < n; j++) sv[j] = Math.sqrt(ddot(g, j * m, j * m, m));
   const order = [...sv.keys()].sort((x, y) => sv[y] - sv[x]);
   const q = full ? m : k;
   const u = new Float64Array(m * q), s = new Float64Array(k), vt = new Float64Array(k * n);
@@ -258,7 +258,7 @@ function svdTall(
     s[j] = sv[src];
     const inv = s[j] > 0 ? 1 / s[j] : 0;
     for (let i = 0; i < m; i++) u[i * q + j] = g[src * m + i] * inv;
-    for (let i = 0; i < n; i++) vt[j * n + i] = w[src * n + i];
+    for (let i = 0; i < n; i++) vt[j * n + i] = g[wo + src * n + i];
   });
   // Columns for zero singular values (and the rest of a full U): an orthonormal completion.
   complete(u, m, q, s);
@@ -314,21 +314,6 @@ function complete(u: Float64Array, m: number, q: number, s: Float64Array): void 
         break;
       }
     }
-  }
-}
-
-function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, len: number): number {
-  let s = 0;
-  for (let i = 0; i < len; i++) s += x[xo + i] * y[yo + i];
-  return s;
-}
-
-/** Rows p, q of x ← (c·p − s·q, s·p + c·q). */
-function rotate(x: Float64Array, p: number, q: number, len: number, c: number, s: number): void {
-  for (let i = 0; i < len; i++) {
-    const xp = x[p + i], xq = x[q + i];
-    x[p + i] = c * xp - s * xq;
-    x[q + i] = s * xp + c * xq;
   }
 }
 

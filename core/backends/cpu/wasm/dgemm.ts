@@ -13,6 +13,7 @@
  */
 import { assembleModule } from "./assembler.ts";
 import { buildDgemm, type DgemmOptions } from "./dgemm_kernel.ts";
+import { buildDdot, buildDrot } from "./dgemm_level1.ts";
 
 /** The kernel: byte addresses and byte strides into the imported memory. */
 type KernelFn = (
@@ -35,10 +36,12 @@ const VARIANTS: readonly Omit<DgemmOptions, "sub">[] = [
 ];
 
 interface Instance {
+  readonly options: Omit<DgemmOptions, "sub">;
   readonly memory: WebAssembly.Memory;
   readonly add: KernelFn;
   readonly sub: KernelFn;
-  readonly options: Omit<DgemmOptions, "sub">;
+  readonly rot: (x: number, y: number, len: number, c: number, s: number) => void;
+  readonly dot: (x: number, y: number, len: number) => number;
   f64: Float64Array;
 }
 
@@ -57,13 +60,16 @@ function load(): Instance | null {
       const bytes = assembleModule([
         { name: "add", body: buildDgemm({ ...options, sub: false }) },
         { name: "sub", body: buildDgemm({ ...options, sub: true }) },
+        { name: "rot", body: buildDrot() },
+        { name: "dot", body: buildDdot() },
       ]);
       // Validating the kernel itself is the feature test (SIMD, relaxed SIMD).
       if (!WebAssembly.validate(bytes)) continue;
       const memory = new WebAssembly.Memory({ initial: 1 });
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      const { add, sub } = inst.exports as { add: KernelFn; sub: KernelFn };
-      return instance = { memory, add, sub, options, f64: new Float64Array(memory.buffer) };
+      const { add, sub, rot, dot } = inst.exports as unknown as Omit<Instance, "memory" | "f64">;
+      const f64 = new Float64Array(memory.buffer);
+      return instance = { memory, add, sub, rot, dot, options, f64 };
     } catch {
       // A runtime that validates but cannot instantiate: try the next variant.
     }
@@ -136,4 +142,24 @@ export function dgemm(
       for (let j = 0; j < n; j++) w[ci + j] += x * w[br + j];
     }
   }
+}
+
+/** Rows x, y of the workspace (offsets, `len` elements) ← (c·x − s·y, s·x + c·y). */
+export function drot(w: Float64Array, x: number, y: number, len: number, c: number, s: number) {
+  const inst = load();
+  if (inst && w === inst.f64) return inst.rot(8 * x, 8 * y, len, c, s);
+  for (let i = 0; i < len; i++) {
+    const xi = w[x + i], yi = w[y + i];
+    w[x + i] = c * xi - s * yi;
+    w[y + i] = s * xi + c * yi;
+  }
+}
+
+/** Σ w[x + i]·w[y + i] for i < len. */
+export function ddot(w: Float64Array, x: number, y: number, len: number): number {
+  const inst = load();
+  if (inst && w === inst.f64) return inst.dot(8 * x, 8 * y, len);
+  let s = 0;
+  for (let i = 0; i < len; i++) s += w[x + i] * w[y + i];
+  return s;
 }
