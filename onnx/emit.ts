@@ -1,6 +1,7 @@
 /**
- * Kiln primitives to ONNX operators. Each traced node becomes a few standard ops; two
- * patterns get better forms: a broadcast multiply summed over axes (matmul, convolution,
+ * Kiln primitives to ONNX operators. Each traced node becomes a few standard ops; three
+ * patterns get better forms: Kiln's convolutions and pools become `Conv`, `MaxPool` and
+ * `AveragePool` nodes (patterns.ts); a broadcast multiply summed over axes (matmul, convolution,
  * attention) becomes one `Einsum` over the operands before broadcasting, and a window view
  * (`rewindow`, the im2col of convolutions and pools) becomes strided `Slice`s concatenated
  * along the window axis, with no `Gather`.
@@ -14,6 +15,7 @@ import type { WindowArg } from "../core/ir/window.ts";
 import { typeError } from "../core/errors.ts";
 import { type GraphBuilder, onnxType } from "./builder.ts";
 import { OP, STACK, type SymShape } from "./trace.ts";
+import { patternOf } from "./patterns.ts";
 
 const UNARY: Record<string, string> = {
   neg: "Neg",
@@ -120,6 +122,8 @@ function windowSource(n: Node): Node {
 
 /** Sources the ONNX form of `n` reads (fewer than `n.src` for the two patterns). */
 export function emitDeps(n: Node): readonly Node[] {
+  const p = patternOf(n);
+  if (p) return p.inputs;
   const c = contraction(n);
   if (c) return [c.a, c.b];
   if (n.op === "rewindow") return [windowSource(n)];
@@ -139,6 +143,8 @@ export function emitNode(
   const fromBool = (v: string) =>
     n.dtype === "bool" ? v : g.op("Cast", [v], { to: onnxType(n.dtype) });
   const one = () => g.scalar(1, n.dtype);
+  const p = patternOf(n);
+  if (p) return g.op(p.type, p.inputs.map(name), p.attrs);
   if (UNARY[n.op]) return g.op(UNARY[n.op], [x()]);
   if (BINARY[n.op]) return g.op(BINARY[n.op], n.src.map(name));
   const c = contraction(n);

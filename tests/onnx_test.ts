@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import * as k from "../mod.ts";
-import { encodeModel, type ModelMsg } from "../onnx/schema.ts";
+import { decodeModel, encodeModel, type ModelMsg } from "../onnx/schema.ts";
 import { allClose, DEVICES, rejectsWith, rng, throwsWith, type Tol } from "./_util.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -142,6 +142,42 @@ for (const c of CASES) {
     },
   });
 }
+
+Deno.test({
+  name: "onnx: convolutions and pools export as Conv, MaxPool and AveragePool nodes",
+  ignore: ort === null,
+  async fn() {
+    const w = normal(20, [6, 2, 3, 2]), w1 = normal(21, [3, 4, 3]);
+    const img = [2, 4, 9, 8];
+    const layers: [string, (x: k.Tensor) => k.Tensor, number[]][] = [
+      [
+        "Conv",
+        (x) =>
+          k.conv(x, w, { stride: [2, 1], dilation: [1, 2], groups: 2, padding: [[1, 0], [2, 1]] }),
+        img,
+      ],
+      ["MaxPool", (x) => k.maxPool(x, 3, { stride: 1, padding: 1, dilation: [1, 2] }), img],
+      ["MaxPool", (x) => k.maxPool(x, 2), img],
+      [
+        "AveragePool",
+        (x) => k.avgPool(x, 3, { stride: 2, padding: 1, countIncludePad: false }),
+        img,
+      ],
+      ["AveragePool", (x) => k.avgPool(x, [2, 3], { stride: 1, padding: [1, 1] }), img],
+      ["Conv", (x) => k.conv(x, w1, { padding: "same" }), [2, 4, 9]],
+    ];
+    for (const [op, f, shape] of layers) {
+      const x = normal(22, shape);
+      const bytes = await k.onnx.exportModel(f, [x], { dynamicBatch: true });
+      const types = decodeModel(bytes).graph!.node!.map((n) => n.opType);
+      assert.ok(types.includes(op), `${op} expected in ${types}`);
+      for (const b of [2, 3]) {
+        const xb = normal(23 + b, [b, ...x.shape.slice(1)]);
+        close((await runOrt(bytes, xb))[0], await f(xb).data(), `${op} batch ${b}`);
+      }
+    }
+  },
+});
 
 Deno.test("onnx: export -> import round trip: same outputs, jit, grad and vmap", async () => {
   for (const c of CASES) {
