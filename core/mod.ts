@@ -102,3 +102,5 @@ export { foriLoop, whileLoop } from "./transforms/control/loop.ts";
 export { debugNans, type DebugNansMode, FloatingPointError } from "./debug.ts";
 /** Linear algebra (`k.linalg.solve`, `eigh`, `svd`, ...): numpy/JAX names, batched. */
 export * as linalg from "./linalg/mod.ts";
+/** Notebook display of tensors (Jupyter): `bundle`, `setImageEncoder`. */
+export * as display from "./tensor/display.ts";

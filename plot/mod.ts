@@ -3,7 +3,9 @@
  * against step, linear or log y), `scatter` (points coloured by class), `density2d` (a function
  * sampled on `grid2d` points, as filled level bands with optional points on top) and `save`.
  * Every plot returns a standalone SVG document string. Plots take plain numbers (read tensors
- * with `await t.data()` first), so they work the same on every device.
+ * with `await t.data()` first), so they work the same on every device. In a notebook (Deno's
+ * Jupyter kernel) `figure(svg)` displays inline, `show(svg)` displays now, and `live()` is one
+ * output a training loop redraws in place; outside a notebook these do nothing.
  *
  * @example
  * ```ts
@@ -28,3 +30,4 @@ export {
   type Series,
 } from "./plots.ts";
 export { type FrameOptions, PALETTE } from "./svg.ts";
+export { Figure, figure, live, LiveFigure, show } from "./display.ts";

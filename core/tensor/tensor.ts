@@ -19,6 +19,7 @@ import * as pl from "./pool.ts";
 import { formatValues, readData, readDataSync, toNested } from "./readback.ts";
 import type { TensorLike } from "./convert.ts";
 import { registerTensorClass } from "../errors.ts";
+import { bundle as displayBundle, type MimeBundle } from "./display.ts";
 
 /** An immutable, lazy n-dimensional array. */
 export class Tensor {
@@ -124,6 +125,13 @@ export class Tensor {
   /** Node's `util.inspect` (and `console.log` under Node) print `toString()` too. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
+  }
+  /**
+   * Notebook display (Deno's Jupyter kernel): an HTML table with elision, an image view when
+   * image-shaped, plain text (see `k.display.bundle`). Reads only the shown part, on any device.
+   */
+  [Symbol.for("Jupyter.display")](): Promise<MimeBundle> {
+    return displayBundle(this);
   }
   /** Releases the device memory now (also what `using` calls). */
   dispose(): void {
