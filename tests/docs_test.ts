@@ -24,6 +24,7 @@ const MODULES = [
   "data/mod.ts",
   "io/mod.ts",
   "plot/mod.ts",
+  "onnx/mod.ts",
 ];
 const README_SECTIONS = ["Quick start", "Example"];
 
