@@ -9,7 +9,8 @@ import { allocArray, type DType, DTYPES, type TypedArray } from "../core/dtype.t
 import { ELEMENTWISE_NAMES, type ElementwiseName } from "../core/ir/elementwise.ts";
 import { EVALUATE, evaluate, type Evaluator } from "../core/ir/evaluate.ts";
 import { type Instr, KernelBuilder, type KernelIR } from "../core/ir/kernel.ts";
-import { prim, type Primitive } from "../core/ir/primitive.ts";
+import { allPrims, prim, type Primitive } from "../core/ir/primitive.ts";
+import type { PrimName } from "../core/ir/names.ts";
 import { renderGeneric, wrap } from "../core/backends/cpu/codegen.ts";
 import { JS_ELEMENTWISE } from "../core/backends/cpu/renders.ts";
 import { WGSL_ELEMENTWISE } from "../core/backends/webgpu/renders.ts";
@@ -162,4 +163,34 @@ Deno.test("evaluate: ops that need runtime helpers fold (erf, round, mod)", () =
   for (const [op, args] of [["erf", [0.5]], ["round", [2.5]], ["mod", [-7, 3]]] as const) {
     assert.equal(b.op(op, args.map((v) => b.const(v, "float32")), "float32").op, "const", op);
   }
+});
+
+Deno.test("evaluate: PrimName names every primitive the IR registers", () => {
+  // A table over PrimName (exhaustive by `satisfies`) against the registry at run time.
+  const all = {
+    ...Object.fromEntries(ELEMENTWISE_NAMES.map((n) => [n, true])) as Record<ElementwiseName, true>,
+    sum: true,
+    prod: true,
+    max: true,
+    min: true,
+    reshape: true,
+    permute: true,
+    expand: true,
+    pad: true,
+    shrink: true,
+    flip: true,
+    rewindow: true,
+    unwindow: true,
+    custom: true,
+    buffer: true,
+    const: true,
+    iota: true,
+    placeholder: true,
+    gather: true,
+    scatterAdd: true,
+    proj: true,
+  } satisfies Record<PrimName, true>;
+  // Call primitives registered above the IR (transforms, linalg) are not IR names.
+  const ir = allPrims().filter((p) => p.kind !== "call").map((p) => p.name).sort();
+  assert.deepEqual(ir, Object.keys(all).sort());
 });

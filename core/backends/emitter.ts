@@ -5,13 +5,14 @@
  * @module
  */
 import type { DType } from "../dtype.ts";
+import type { ElementwiseName } from "../ir/elementwise.ts";
 import { type Instr, type KernelIR, liveSet, type Loop, type Scope } from "../ir/kernel.ts";
 
 /**
  * Ops whose float result is exactly representable in the input's precision: backends need not
  * round their results to float32/float16 (`cast` rounds in its own rendering).
  */
-export const EXACT_OPS: ReadonlySet<string> = new Set([
+export const EXACT_OPS: ReadonlySet<string> = new Set<ElementwiseName | "load">([
   "where",
   "neg",
   "abs",

@@ -26,7 +26,7 @@ export interface PlaceholderArg {
 }
 
 /** A traced input: shape and dtype, no data. */
-export const PLACEHOLDER: Primitive = { name: "placeholder", kind: "source" };
+export const PLACEHOLDER: Primitive<"placeholder"> = { name: "placeholder", kind: "source" };
 
 /** A placeholder node. */
 export function placeholder(
@@ -69,7 +69,7 @@ export interface ProjArg extends Aval {
 }
 
 /** Output `i` of a call. Its derivative and batching rules are the call's. */
-export const PROJ: Primitive = {
+export const PROJ: Primitive<"proj"> = {
   name: "proj",
   kind: "proj",
   shape: (_s, arg) => [...(arg as ProjArg).shape],

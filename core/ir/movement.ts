@@ -20,7 +20,7 @@ export interface PadArg {
 const srcShape = (n: Node) => n.src[0].shape;
 
 /** Reshape: row-major re-interpretation; the index algebra collapses split/merged axes. */
-export const RESHAPE: Primitive = {
+export const RESHAPE: Primitive<"reshape"> = {
   name: "reshape",
   kind: "movement",
   batch: batchWithArg((a, n) => [n, ...(a as number[])]),
@@ -40,7 +40,7 @@ export const RESHAPE: Primitive = {
 };
 
 /** Permute (transpose): `arg[i]` is the source axis of output axis `i`. */
-export const PERMUTE: Primitive = {
+export const PERMUTE: Primitive<"permute"> = {
   name: "permute",
   kind: "movement",
   batch: batchWithArg((a) => [0, ...(a as number[]).map((p) => p + 1)]),
@@ -59,7 +59,7 @@ export const PERMUTE: Primitive = {
 };
 
 /** Expand (broadcast) size-1 axes to the target shape of the same rank. */
-export const EXPAND: Primitive = {
+export const EXPAND: Primitive<"expand"> = {
   name: "expand",
   kind: "movement",
   batch: batchWithArg((a, n) => [n, ...(a as number[])]),
@@ -73,7 +73,7 @@ export const EXPAND: Primitive = {
 };
 
 /** Pad each axis by `[before, after]` with a constant. */
-export const PAD: Primitive = {
+export const PAD: Primitive<"pad"> = {
   name: "pad",
   kind: "movement",
   batch: batchWithArg((a) => ({
@@ -117,7 +117,7 @@ export const PAD: Primitive = {
 };
 
 /** Strided slice: `[start, stop, step]` per axis, step > 0. */
-export const SHRINK: Primitive = {
+export const SHRINK: Primitive<"shrink"> = {
   name: "shrink",
   kind: "movement",
   batch: batchWithArg((a, n) => [[0, n, 1], ...(a as number[][])]),
@@ -153,7 +153,7 @@ export const SHRINK: Primitive = {
 };
 
 /** Reverse the axes whose flag is set. */
-export const FLIP: Primitive = {
+export const FLIP: Primitive<"flip"> = {
   name: "flip",
   kind: "movement",
   batch: batchWithArg((a) => [false, ...(a as boolean[])]),

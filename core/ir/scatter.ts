@@ -57,7 +57,7 @@ function gatherBack(ct: Node, e: Eqn): Node {
 }
 
 /** `scatterAdd(x, indices, updates)` along `arg.axis`: shape and dtype of `x`. */
-export const SCATTER_ADD: Primitive = {
+export const SCATTER_ADD: Primitive<"scatterAdd"> = {
   name: "scatterAdd",
   kind: "scatter",
   // Linear in (x, updates): the cotangent passes through to x and is gathered for updates.

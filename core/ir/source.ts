@@ -34,18 +34,18 @@ export function maskedScatterAdd(ct: Node, e: Eqn): Node {
 }
 
 /** Realized data. */
-export const BUFFER: Primitive = { name: "buffer", kind: "source" };
+export const BUFFER: Primitive<"buffer"> = { name: "buffer", kind: "source" };
 /** A constant of any shape: `arg` is the value. */
-export const CONST: Primitive = { name: "const", kind: "source" };
+export const CONST: Primitive<"const"> = { name: "const", kind: "source" };
 /** Index along axis `arg`: `iota([2,3], 1)` is `[[0,1,2],[0,1,2]]`. */
-export const IOTA: Primitive = { name: "iota", kind: "source" };
+export const IOTA: Primitive<"iota"> = { name: "iota", kind: "source" };
 
 /**
  * `gather(x, indices)` along axis `arg`: output shape is
  * `x.shape[:axis] + indices.shape + x.shape[axis+1:]`. Negative indices count from the end;
  * out-of-range indices are clamped (JAX's `mode="clip"`).
  */
-export const GATHER: Primitive = {
+export const GATHER: Primitive<"gather"> = {
   name: "gather",
   kind: "gather",
   shape: ([x, ind], arg) => {
@@ -89,7 +89,7 @@ export interface CustomRule {
  * user's inputs into the graph), differentiated by the rule in `arg` instead of through
  * `value`'s own graph.
  */
-export const CUSTOM: Primitive = {
+export const CUSTOM: Primitive<"custom"> = {
   name: "custom",
   kind: "movement",
   index: (_b, idx) => ({ idx }),

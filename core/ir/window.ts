@@ -47,7 +47,7 @@ function adjoint(other: string): VjpRule {
 }
 
 /** `[..., S…, K…] → [..., O…, K…]`: the window at `o` reads `o·s + κ·d`. */
-export const REWINDOW: Primitive = {
+export const REWINDOW: Primitive<"rewindow"> = {
   name: "rewindow",
   kind: "movement",
   batch: batchWithArg((a) => a),
@@ -66,7 +66,7 @@ export const REWINDOW: Primitive = {
 };
 
 /** `[..., O…, K…] → [..., S…, K…]`: the transpose of `rewindow` (zero where no window reads). */
-export const UNWINDOW: Primitive = {
+export const UNWINDOW: Primitive<"unwindow"> = {
   name: "unwindow",
   kind: "movement",
   batch: batchWithArg((a) => a),
