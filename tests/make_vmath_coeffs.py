@@ -86,6 +86,14 @@ tq = mpf_array(lambda r: (mp.exp(r) - 1 - r) / (r * r) if r != 0 else mp.mpf(0.5
 EXP32_Q = np.float32(lawson(xs, powers(5), tq, xs * xs / exact)).astype(np.float64)
 report("exp f32", 1 + xs + xs * xs * horner(EXP32_Q, xs), exact)
 
+# Float32 tanh below 1: tanh(x) = x + x z P(z), z = x^2, P rounded to float32.
+xs = cheb_nodes(1e-4, 1.0)
+zs = xs * xs
+exact = mpf_array(mp.tanh, xs)
+tp = mpf_array(lambda x: (mp.tanh(x) - x) / x ** 3, xs)
+TANH32_P = np.float32(lawson(zs, powers(7), tp, xs * zs / exact)).astype(np.float64)
+report("tanh f32", xs + xs * zs * horner(TANH32_P, zs), exact)
+
 # log((1+s)/(1-s)) = 2s + s z R(z), z = s^2, |s| <= (sqrt2-1)/(sqrt2+1) (mantissa in
 # [sqrt(1/2), sqrt 2), s = f / (2 + f)).
 S_MAX = (math.sqrt(2) - 1) / (math.sqrt(2) + 1) * (1 + 1e-9)
@@ -177,6 +185,8 @@ with open(out, "w") as fh:
     fh.write(ts_array("EXP_Q", "exp(r) = 1 + r + r²·Q(r), |r| ≤ ln2/2.", EXP_Q))
     fh.write(ts_array("EXP32_Q", "float32 exp: exp(r) = 1 + r + r²·Q(r), |r| ≤ 1.01·ln2/2.",
                       EXP32_Q))
+    fh.write(ts_array("TANH32_P", "float32 tanh: tanh(x) = x + x·z·P(z), z = x², |x| ≤ 1.",
+                      TANH32_P))
     fh.write(ts_array("LOG_R", "log((1+s)/(1−s)) = 2s + s·z·R(z), z = s², |s| ≤ 0.1716.", LOG_R))
     fh.write(ts_array("EXPM1_P", "expm1(x) = x·(1 + x·P(x)), |x| ≤ 1/8.", EXPM1_P))
     fh.write(ts_array("SIN_S", "sin(r) = r + r·z·S(z), z = r², |r| ≤ π/4.", SIN_S))

@@ -137,13 +137,6 @@ export function expm1Core(f: FuncBuilder, x: Ex): Ex {
   return select(small, big, dLt(dAbs(xx), dc(0.125)));
 }
 
-/** tanh(x) = sign(x)·m/(m+2), m = expm1(2|x|). */
-export function tanhCore(f: FuncBuilder, x: Ex): Ex {
-  const xx = bind(f, x);
-  const m = bind(f, expm1Core(f, dMul(dc(2), dAbs(xx))));
-  return copySign(dDiv(m, dAdd(m, dc(2))), xx);
-}
-
 /** erf(a) = a·A(a²) below 1/2, 1 − e^(−a²)·Q(a − 9/4) up to 4, 1 beyond; odd. */
 export function erfCore(f: FuncBuilder, x: Ex): Ex {
   const xx = bind(f, x);

@@ -114,6 +114,8 @@ export const fPmin: (a: Ex, b: Ex) => Ex = op2(0xea);
 export const fPmax: (a: Ex, b: Ex) => Ex = op2(0xeb);
 /** `f32x4.abs`. */
 export const fAbs: (a: Ex) => Ex = op1(0xe0);
+/** `f32x4.lt`. */
+export const fLt: (a: Ex, b: Ex) => Ex = op2(0x43);
 /** `f32x4.gt`. */
 export const fGt: (a: Ex, b: Ex) => Ex = op2(0x44);
 /** `f32x4.ge`. */
