@@ -1,6 +1,7 @@
 /** Scalar math shared by backends and host-side code. @module */
 
-const TWO_OVER_SQRT_PI = 1.1283791670955126;
+/** 2/√π, the scale of erf's derivative. */
+export const TWO_OVER_SQRT_PI: number = 1.1283791670955126;
 
 /**
  * erf to full double precision: the all-positive series

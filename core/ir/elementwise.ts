@@ -11,6 +11,7 @@
  * @module
  */
 import { type DType, isFloat } from "../dtype.ts";
+import { TWO_OVER_SQRT_PI } from "../scalar.ts";
 import * as B from "./build.ts";
 import type { Node } from "./node.ts";
 import {
@@ -89,7 +90,6 @@ function linear<N extends string>(p: Ruled<N>, vjp: VjpRule, jvp: JvpRule): Rule
 }
 
 const one = (x: Node) => B.konst(1, x);
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 /** Unary math. */
 export const UNARY = [
