@@ -117,6 +117,10 @@ function check(name: VecMathName, xs: Float32Array, got: Float32Array, ys?: Floa
     const want = Math.fround(ref(xs[i], ys ? ys[i] : 0));
     let d = ulps(got[i], want);
     if (want === 0 && got[i] === 0 && !Object.is(want, got[i])) d = Infinity; // sign of zero
+    // Overflow and underflow thresholds are exact: inf and 0 exactly where the reference has them.
+    if ((want === 0) !== (got[i] === 0) || Number.isFinite(want) !== Number.isFinite(got[i])) {
+      d = Infinity;
+    }
     if (d > worst) [worst, at] = [d, i];
   }
   const where = at < 0 ? "" : ` at x=${xs[at]}${ys ? `, y=${ys[at]}` : ""}: got ${got[at]}, ` +

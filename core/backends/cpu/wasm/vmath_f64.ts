@@ -6,7 +6,7 @@
  * subnormals normal numbers and keeps every float32 overflow threshold far from float64's.
  * @module
  */
-import type { FuncBuilder } from "./assembler.ts";
+import { type FuncBuilder, V128 } from "./assembler.ts";
 import {
   COS_C,
   ERF_A,
@@ -199,7 +199,7 @@ function payneHanek(f: FuncBuilder, x: Ex): [Ex, Ex] {
  */
 export function sinCosCore(f: FuncBuilder, x: Ex, cosine: boolean): Ex {
   const xx = bind(f, x);
-  const kbL = f.local(0x7b), rL = f.local(0x7b);
+  const kbL = f.local(V128), rL = f.local(V128);
   const kb = (g: FuncBuilder) => g.get(kbL), r = (g: FuncBuilder) => g.get(rL);
   dAdd(dMul(xx, dc(2 / Math.PI)), dc(MAGIC))(f);
   f.set(kbL);
