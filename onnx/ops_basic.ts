@@ -75,11 +75,9 @@ function constant(c: OpContext): Val {
   const where = `${c.label} attribute ${a.name}`;
   switch (a.name) {
     case "value": {
+      // Host constants, made tensors where used (on the device of the other operands).
       const t = decodeTensor(a.t ?? {}, where);
-      if (t.dtype === "int32" || t.dtype === "bool" || numel(t.shape) <= 16) {
-        return staticOf(Array.from(t.data), t.shape, t.dtype);
-      }
-      return k.tensor(t.data as Float32Array, { dtype: t.dtype, shape: t.shape });
+      return staticOf(Array.from(t.data), t.shape, t.dtype);
     }
     case "value_float":
       return staticOf([a.f ?? 0], [], "float32");

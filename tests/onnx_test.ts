@@ -179,6 +179,35 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "onnx: elementwise, movement, reduction and gather primitives match in ONNX Runtime",
+  ignore: ort === null,
+  async fn() {
+    const ids = k.tensor([[0, 2, -1], [1, 1, 7]], { dtype: "int32" });
+    const table = normal(30, [4, 3]);
+    const f = (x: k.Tensor) => {
+      const a = k.add(k.log1p(k.abs(x)), k.expm1(k.mul(x, 0.1)));
+      const b = k.where(k.isfinite(k.rsqrt(x)), k.maximum(x, 0.5), k.minimum(x, -0.5));
+      const c = k.add(k.floorDivide(x, 0.7), k.mod(x, 0.7));
+      const d = k.astype(k.logicalAnd(k.notEqual(x, 0), k.lessEqual(x, 1)), "float32");
+      const e = k.pad(k.flip(k.slice(x, [[1, 3], [0, 4, 2]]), { axis: [0, 1] }), [[1, 0], [0, 2]]);
+      const g = k.sum(k.take(table, ids, { axis: 0 }));
+      const r = k.add(k.prod(k.tanh(x), { axis: 1 }), k.min(k.sin(x), { axis: 1 }));
+      const s = k.add(k.cumsum(x, { axis: 1 }), k.softmax(x, { axis: 0 }));
+      return k.concatenate([
+        k.reshape(a.add(b).add(c).add(d).add(s), [-1]),
+        k.reshape(e, [-1]),
+        k.reshape(k.add(r, g), [-1]),
+      ]);
+    };
+    const x = normal(31, [4, 5]);
+    for (const opset of [13, 18]) {
+      const [y] = await runOrt(await k.onnx.exportModel(f, [x], { opset }), x);
+      close(y, await f(x).data(), `opset ${opset}`);
+    }
+  },
+});
+
 Deno.test("onnx: export -> import round trip: same outputs, jit, grad and vmap", async () => {
   for (const c of CASES) {
     const f = (x: k.Tensor) => c.f(c.params as never, x);
@@ -187,12 +216,14 @@ Deno.test("onnx: export -> import round trip: same outputs, jit, grad and vmap",
       params: c.params,
     });
     const m = k.onnx.importModel(bytes);
+    const want = await f(normal(13, c.other)).data();
+    close(await (m.fn(m.params, normal(13, c.other)) as k.Tensor).data(), want, c.name);
+    // Other devices run the compiled form only (the unrolled RNNs are slow on a software GPU).
     for (const device of DEVICES) {
+      if (device !== "cpu" && c.name.includes("unrolled")) continue;
       const p = await onDevice(m.params, device);
-      const x = normal(13, c.other, device);
-      const want = await f(normal(13, c.other)).data();
-      close(await (m.fn(p, x) as k.Tensor).data(), want, `${c.name} on ${device}`);
-      close(await (k.jit(m.fn)(p, x) as k.Tensor).data(), want, `${c.name} jit on ${device}`);
+      const y = k.jit(m.fn)(p, normal(13, c.other, device)) as k.Tensor;
+      close(await y.data(), want, `${c.name} jit on ${device}`);
     }
   }
   // grad: the imported MLP's parameters are named by their paths, so gradients line up.
