@@ -22,6 +22,12 @@ const extremeRules = {
   jvp: ([t]: readonly (Node | null)[], e: Eqn) => t && B.sumKeep(B.mul(t, share(e)), axesOf(e)),
 };
 
+/** A reduction record: its identity element is required (accumulators start there). */
+type Reduction = RuledPrimitive & {
+  readonly kind: "reduce";
+  readonly identity: (d: DType) => number;
+};
+
 const keep = ([s]: readonly (readonly number[])[], arg: unknown) =>
   s.map((d, i) => (arg as number[]).includes(i) ? 1 : d);
 
@@ -65,7 +71,7 @@ export const REDUCES = [
     identity: highest,
     ...extremeRules,
   },
-] as const satisfies readonly RuledPrimitive[];
+] as const satisfies readonly Reduction[];
 
 /** Every reduction's name, derived from the records (backends key their combine steps by it). */
 export type ReduceName = (typeof REDUCES)[number]["name"];
