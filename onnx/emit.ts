@@ -1,7 +1,7 @@
 /**
  * Kiln primitives to ONNX operators. Each traced node becomes a few standard ops; three
- * patterns get better forms: Kiln's convolutions and pools become `Conv`, `MaxPool` and
- * `AveragePool` nodes (patterns.ts); a broadcast multiply summed over axes (matmul, convolution,
+ * patterns get better forms: Kiln's convolutions and pools become `Conv`, `ConvTranspose`,
+ * `MaxPool` and `AveragePool` nodes (patterns.ts); a broadcast multiply summed over axes (matmul, convolution,
  * attention) becomes one `Einsum` over the operands before broadcasting, and a window view
  * (`rewindow`, the im2col of convolutions and pools) becomes strided `Slice`s concatenated
  * along the window axis, with no `Gather`.

@@ -71,6 +71,36 @@ function conv(c: OpContext): k.Tensor {
   return y;
 }
 
+function convTranspose(c: OpContext): k.Tensor {
+  const x = c.t(0), w = c.t(1);
+  if (c.has("output_shape")) throw c.error("output_shape is not supported (give pads)");
+  const kernel = c.ints("kernel_shape") ?? w.shape.slice(2);
+  const n = kernel.length;
+  const stride = c.ints("strides") ?? new Array(n).fill(1);
+  const dilation = c.ints("dilations") ?? new Array(n).fill(1);
+  const auto = c.str("auto_pad", "NOTSET");
+  if (auto !== "NOTSET" && auto !== "VALID") throw c.error(`auto_pad ${auto} is not supported`);
+  const p = auto === "VALID"
+    ? new Array(2 * n).fill(0)
+    : c.ints("pads") ?? new Array(2 * n).fill(0);
+  let y = k.convTranspose(x, w, {
+    stride,
+    dilation,
+    groups: c.int("group", 1),
+    outputPadding: c.ints("output_padding") ?? new Array(n).fill(0),
+  });
+  // ONNX pads crop the full output, possibly unevenly.
+  if (p.some((v) => v)) {
+    y = k.slice(y, [
+      [0, y.shape[0]],
+      [0, y.shape[1]],
+      ...kernel.map((_, i) => [p[i], y.shape[2 + i] - p[i + n]]),
+    ]);
+  }
+  if (c.opt(2)) y = k.add(y, k.reshape(c.t(2), [1, -1, ...kernel.map(() => 1)]));
+  return y;
+}
+
 function maxPool(c: OpContext): k.Tensor {
   if ((c.node.output ?? []).length > 1 && c.node.output![1]) {
     throw c.error("the Indices output is not supported");
@@ -144,6 +174,7 @@ export const NN_OPS: Record<string, OpImpl> = {
     return y;
   },
   Conv: conv,
+  ConvTranspose: convTranspose,
   MaxPool: maxPool,
   AveragePool: avgPool,
   GlobalAveragePool: (c) => {

@@ -23,7 +23,7 @@ interface Window {
 
 /** A recognized convolution or pool: the ONNX node and the Kiln nodes it reads. */
 export interface Pattern {
-  readonly type: "Conv" | "MaxPool" | "AveragePool";
+  readonly type: "Conv" | "ConvTranspose" | "MaxPool" | "AveragePool";
   readonly inputs: readonly Node[];
   readonly attrs: Record<string, number | number[]>;
 }
@@ -116,6 +116,49 @@ function conv(y: Node): Pattern | null {
   return { type: "Conv", inputs: [win.x, w], attrs: { ...geometry(win), group: G } };
 }
 
+/**
+ * `reshape(sum(unwindow(reshape(sum(mul(x columns, w columns))))))`: convTranspose's form
+ * before its crop (the crop stays a `Slice`).
+ */
+function convTranspose(y: Node): Pattern | null {
+  const f = y.src[0], n = y.shape.length - 2;
+  if (n < 1 || f.op !== "sum" || !same(f.arg as number[], range(2 + n, 2 + 2 * n))) return null;
+  const u = f.src[0];
+  if (u.op !== "unwindow" || u.src[0].op !== "reshape") return null;
+  const { stride, dilation } = u.arg as WindowArg;
+  const cols = u.src[0].src[0];
+  if (cols.op !== "sum" || cols.src[0].op !== "mul") return null;
+  const [xr, wr] = cols.src[0].src.map(unexpand);
+  const xp = xr.src[0], wp = wr.src[0];
+  if (xr.op !== "reshape" || wr.op !== "reshape" || xp?.op !== "permute" || wp?.op !== "permute") {
+    return null;
+  }
+  if (!same(xp.arg as number[], [0, 1, ...range(3, 3 + n), 2])) return null;
+  if (!same(wp.arg as number[], [0, 2, ...range(3, 3 + n), 1])) return null;
+  const xg = xp.src[0], wg = wp.src[0];
+  if (xg.op !== "reshape" || wg.op !== "reshape") return null;
+  const x = xg.src[0], w = wg.src[0];
+  const G = xg.shape[1], H = x.shape.slice(2), K = w.shape.slice(2);
+  if (x.shape.length !== 2 + n || w.shape.length !== 2 + n || !same(wg.shape.slice(3), K)) {
+    return null;
+  }
+  const outPad = y.shape.slice(2).map((s, i) =>
+    s - ((H[i] - 1) * stride[i] + dilation[i] * (K[i] - 1) + 1)
+  );
+  return {
+    type: "ConvTranspose",
+    inputs: [x, w],
+    attrs: {
+      kernel_shape: K,
+      strides: [...stride],
+      dilations: [...dilation],
+      group: G,
+      output_padding: outPad,
+      pads: [...K, ...K].map(() => 0),
+    },
+  };
+}
+
 /** `reshape(max(window))` and `reshape(div(sum(window), count))`: pool.ts's forms. */
 function pool(y: Node): Pattern | null {
   const n = y.shape.length - 2;
@@ -146,6 +189,6 @@ const memo = new WeakMap<Node, Pattern | null>();
 export function patternOf(n: Node): Pattern | null {
   if (n.op !== "reshape" || !n.src.length || n.realized) return null;
   let p = memo.get(n);
-  if (p === undefined) memo.set(n, p = conv(n) ?? pool(n));
+  if (p === undefined) memo.set(n, p = conv(n) ?? convTranspose(n) ?? pool(n));
   return p;
 }

@@ -144,10 +144,12 @@ for (const c of CASES) {
 }
 
 Deno.test({
-  name: "onnx: convolutions and pools export as Conv, MaxPool and AveragePool nodes",
+  name:
+    "onnx: convolutions and pools export as Conv, ConvTranspose, MaxPool and AveragePool nodes and import back",
   ignore: ort === null,
   async fn() {
     const w = normal(20, [6, 2, 3, 2]), w1 = normal(21, [3, 4, 3]);
+    const wt = normal(24, [4, 3, 3, 2]), w1t = normal(25, [4, 2, 3]);
     const img = [2, 4, 9, 8];
     const layers: [string, (x: k.Tensor) => k.Tensor, number[]][] = [
       [
@@ -165,15 +167,24 @@ Deno.test({
       ],
       ["AveragePool", (x) => k.avgPool(x, [2, 3], { stride: 1, padding: [1, 1] }), img],
       ["Conv", (x) => k.conv(x, w1, { padding: "same" }), [2, 4, 9]],
+      [
+        "ConvTranspose",
+        (x) => k.convTranspose(x, wt, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }),
+        img,
+      ],
+      ["ConvTranspose", (x) => k.convTranspose(x, w1t, { dilation: 2 }), [2, 4, 9]],
     ];
     for (const [op, f, shape] of layers) {
       const x = normal(22, shape);
       const bytes = await k.onnx.exportModel(f, [x], { dynamicBatch: true });
       const types = decodeModel(bytes).graph!.node!.map((n) => n.opType);
       assert.ok(types.includes(op), `${op} expected in ${types}`);
+      const m = k.onnx.importModel(bytes);
       for (const b of [2, 3]) {
         const xb = normal(23 + b, [b, ...x.shape.slice(1)]);
-        close((await runOrt(bytes, xb))[0], await f(xb).data(), `${op} batch ${b}`);
+        const want = await f(xb).data();
+        close((await runOrt(bytes, xb))[0], want, `${op} batch ${b}`);
+        close(await (m.fn(m.params, xb) as k.Tensor).data(), want, `${op} imported, batch ${b}`);
       }
     }
   },
