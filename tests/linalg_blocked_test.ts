@@ -5,10 +5,12 @@
 // Cholesky factor L₀; A = L U has determinant Π uᵢᵢ; A = H₁ diag(w) H₂ with Householder
 // reflections has eigen/singular values w), solutions recovered from B = A X, and the
 // reconstructions and orthogonality of the factors. Also the float64 kernels of dgemm.ts
-// against a plain triple loop, every edge-tile shape, strided, adding and subtracting.
+// against plain loops: the product (every edge-tile shape, strided, adding and subtracting)
+// and the row kernels (rotation, dot, axpy) at lengths around the 4-wide SIMD loop.
 import assert from "node:assert/strict";
 import * as k from "../mod.ts";
 import {
+  daxpy,
   ddot,
   dgemm,
   dgemmVariant,
@@ -176,7 +178,7 @@ bothPaths("eigh and svd of matrices with known spectra", (n, at) => {
   allClose(mul(tr(u, n, n), u, n, n, n), eye(n), { rtol: 0, atol: 1e-12 }, `UᵀU ${at}`);
 });
 
-Deno.test("dgemm: every edge tile, strided, add and subtract, against a triple loop", () => {
+Deno.test("dgemm: every edge tile, strided, add and subtract, against a triple loop; drot, ddot, daxpy", () => {
   assert.ok(dgemmVariant(), "Deno has WebAssembly SIMD");
   for (const js of [false, true]) {
     setDgemmJs(js);
@@ -218,5 +220,8 @@ Deno.test("dgemm: every edge tile, strided, add and subtract, against a triple l
     }
     allClose(w.subarray(0, 64), want, { rtol: 0, atol: 1e-15 }, `drot ${len}`);
     allClose([ddot(w, 2, 30, len)], [dot], { rtol: 1e-14, atol: 1e-15 }, `ddot ${len}`);
+    daxpy(w, 2, 30, len, -1.5);
+    for (let i = 0; i < len; i++) want[30 + i] += -1.5 * want[2 + i];
+    allClose(w.subarray(0, 64), want, { rtol: 0, atol: 1e-15 }, `daxpy ${len}`);
   }
 });

@@ -253,7 +253,8 @@ export interface SvdOptions {
 
 /**
  * Singular value decomposition `[u, s, vh]` with `a = u diag(s) vh`, s descending, by
- * one-sided Jacobi (accurate in every singular value). Each column of `u` has its
+ * Golub–Kahan–Reinsch (bidiagonalization and implicit-shift QR; singular values accurate to
+ * about ε·‖a‖, as LAPACK's). Each column of `u` has its
  * largest-magnitude entry positive (the matching row of `vh` follows). Derivatives need
  * `fullMatrices: false` (or square `a`) and distinct nonzero singular values.
  * @example const [u, s, vh] = k.linalg.svd(x, {fullMatrices: false})

@@ -1,10 +1,9 @@
 /**
- * Host kernels (float64, row-major, one matrix at a time) for the orthogonal factorizations:
- * Householder QR, the symmetric eigendecomposition (Householder tridiagonalization, then the
- * implicit QL algorithm with Wilkinson-type shifts) and the SVD by one-sided (Hestenes) Jacobi
- * rotations, which is accurate to working precision in every singular value (an SVD from the
- * eigenvalues of AᵀA would square the condition number). Rotations and reflections are applied
- * to contiguous rows.
+ * Host kernels (float64, row-major, one matrix at a time) for the symmetric eigendecomposition
+ * (Householder tridiagonalization, then the implicit QL algorithm with Wilkinson-type shifts,
+ * its rotations SIMD row rotations on the workspace) and the SVD driver (wide matrices through
+ * their transpose, very tall ones through QR first, Golub–Kahan–Reinsch in `host_svd.ts`, an
+ * orthonormal completion for a full U). QR itself is in `host_qr.ts`.
  *
  * Sign conventions (the factors are unique only up to signs): every eigenvector, and every
  * left singular vector (column of U), is flipped so that its entry of largest magnitude (the
@@ -13,8 +12,9 @@
  * @module
  */
 
-import { ddot, drot, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
+import { drot, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
 import { qr } from "./host_qr.ts";
+import { svdGkr } from "./host_svd.ts";
 
 /** Flips column `j` of `q` (rows×cols, row-major) so its largest-magnitude entry is positive. */
 function signFix(q: Float64Array, rows: number, cols: number, j: number): boolean {
@@ -181,7 +181,7 @@ function implicitQl(vt: Float64Array, d: Float64Array, e: Float64Array, n: numbe
 }
 
 /**
- * SVD of A (m×n) by one-sided Jacobi: `[U (m×q), s (k), Vᵀ (k×n)]`, k = min(m, n), singular
+ * SVD of A (m×n) by Golub–Kahan–Reinsch: `[U (m×q), s (k), Vᵀ (k×n)]`, k = min(m, n), singular
  * values descending; q = k (reduced) or m (full, and Vᵀ is then n×n).
  */
 export function svd(
@@ -221,53 +221,22 @@ function svdTall(
       ];
     }
   }
-  // Rows of g are the columns of A; rows of w the columns of V.
-  // Rows of G (at 0) are the columns of A, rows of W (at wo) the columns of V.
-  const g = dWorkspace(m * n + n * n), wo = m * n;
-  g.set(transpose(a, m, n), 0);
-  g.fill(0, wo, wo + n * n);
-  for (let i = 0; i < n; i++) g[wo + i * n + i] = 1;
-  const norms = new Float64Array(n);
-  const tol = 1e-15;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    for (let j = 0; j < n; j++) norms[j] = ddot(g, j * m, j * m, m);
-    let rotated = false;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const alpha = norms[p], beta = norms[q];
-        const gamma = ddot(g, p * m, q * m, m);
-        if (gamma === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) continue;
-        rotated = true;
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        drot(g, p * m, q * m, m, c, s);
-        drot(g, wo + p * n, wo + q * n, n, c, s);
-        norms[p] = alpha - t * gamma;
-        norms[q] = beta + t * gamma;
-      }
-    }
-    if (!rotated) break;
-  }
-  const sv = new Float64Array(n);
-  for (let j = 0; j < n; j++) sv[j] = Math.sqrt(ddot(g, j * m, j * m, m));
-  const order = [...sv.keys()].sort((x, y) => sv[y] - sv[x]);
   const q = full ? m : k;
-  const u = new Float64Array(m * q), s = new Float64Array(k), vt = new Float64Array(k * n);
-  order.forEach((src, j) => {
-    s[j] = sv[src];
-    const inv = s[j] > 0 ? 1 / s[j] : 0;
-    for (let i = 0; i < m; i++) u[i * q + j] = g[src * m + i] * inv;
-    for (let i = 0; i < n; i++) vt[j * n + i] = g[wo + src * n + i];
-  });
+  const u = new Float64Array(m * q);
+  let s: Float64Array = new Float64Array(0), vt = s;
+  if (n > 0) {
+    const [ur, sr, vr] = svdGkr(a, m, n);
+    [s, vt] = [sr, vr];
+    for (let i = 0; i < m; i++) u.set(ur.subarray(i * n, i * n + n), i * q);
+  }
   // Columns for zero singular values (and the rest of a full U): an orthonormal completion.
   complete(u, m, q, s);
   return [u, s, vt];
 }
 
 /**
- * A tall matrix (m ≥ 2n) is first reduced by Householder QR (as LAPACK does): the Jacobi
- * sweeps then rotate rows of length n instead of m. `U = Q U_R` (and, for a full U, the
+ * A tall matrix (m ≥ 2n) is first reduced by Householder QR (as LAPACK does): the bidiagonal
+ * SVD then works on n×n instead of m×n. `U = Q U_R` (and, for a full U, the
  * remaining columns of the complete Q).
  */
 function svdViaQr(

@@ -13,7 +13,7 @@
  */
 import { assembleModule } from "./assembler.ts";
 import { buildDgemm, type DgemmOptions } from "./dgemm_kernel.ts";
-import { buildDdot, buildDrot } from "./dgemm_level1.ts";
+import { buildDaxpy, buildDdot, buildDrot } from "./dgemm_level1.ts";
 
 /** The kernel: byte addresses and byte strides into the imported memory. */
 type KernelFn = (
@@ -42,6 +42,7 @@ interface Instance {
   readonly sub: KernelFn;
   readonly rot: (x: number, y: number, len: number, c: number, s: number) => void;
   readonly dot: (x: number, y: number, len: number) => number;
+  readonly axpy: (x: number, y: number, len: number, t: number) => void;
   f64: Float64Array;
 }
 
@@ -62,14 +63,18 @@ function load(): Instance | null {
         { name: "sub", body: buildDgemm({ ...options, sub: true }) },
         { name: "rot", body: buildDrot() },
         { name: "dot", body: buildDdot() },
+        { name: "axpy", body: buildDaxpy() },
       ]);
       // Validating the kernel itself is the feature test (SIMD, relaxed SIMD).
       if (!WebAssembly.validate(bytes)) continue;
       const memory = new WebAssembly.Memory({ initial: 1 });
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      const { add, sub, rot, dot } = inst.exports as unknown as Omit<Instance, "memory" | "f64">;
+      const { add, sub, rot, dot, axpy } = inst.exports as unknown as Omit<
+        Instance,
+        "memory" | "f64"
+      >;
       const f64 = new Float64Array(memory.buffer);
-      return instance = { memory, add, sub, rot, dot, options, f64 };
+      return instance = { memory, add, sub, rot, dot, axpy, options, f64 };
     } catch {
       // A runtime that validates but cannot instantiate: try the next variant.
     }
@@ -162,4 +167,11 @@ export function ddot(w: Float64Array, x: number, y: number, len: number): number
   let s = 0;
   for (let i = 0; i < len; i++) s += w[x + i] * w[y + i];
   return s;
+}
+
+/** w[y + i] += t · w[x + i] for i < len. */
+export function daxpy(w: Float64Array, x: number, y: number, len: number, t: number): void {
+  const inst = load();
+  if (inst && w === inst.f64) return inst.axpy(8 * x, 8 * y, len, t);
+  for (let i = 0; i < len; i++) w[y + i] += t * w[x + i];
 }

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly code of two float64 vector kernels beside the matrix product: a plane
- * rotation of two rows (`drot`) and a dot product (`ddot`), the inner loops of the implicit QL
+ * rotation of two rows (`drot`), a dot product (`ddot`) and a scaled row sum (`daxpy`), the inner loops of the implicit QL
  * eigenvalue iteration and of the one-sided Jacobi SVD, which touch whole rows of the
  * eigenvector or singular-vector matrices per rotation. Both run two `f64x2` vectors (four
  * doubles) per iteration, then a scalar tail.
@@ -29,20 +29,13 @@ export function buildDrot(): FuncBuilder {
     f.get(y), f.get(sv), f.get(xv), f.simdOp(F64X2_MUL), f.get(cv), f.get(yv);
     f.simdOp(F64X2_MUL), f.simdOp(F64X2_ADD), f.v128Store(undefined, undefined, off);
   };
-  loop4(f, len, () => {
-    vec(0), vec(16);
-    f.set(x, f.i32Add(f.get(x), f.i32(32)));
-    f.set(y, f.i32Add(f.get(y), f.i32(32)));
-  });
-  loop1(f, len, () => {
+  walk(f, x, y, len, () => (vec(0), vec(16)), () => {
     f.set(xs, (f.get(x), f.memOp(F64_LOAD, 3)));
     f.set(ys, (f.get(y), f.memOp(F64_LOAD, 3)));
     f.get(x), f.get(c), f.get(xs), f.raw(F64_MUL), f.get(s), f.get(ys), f.raw(F64_MUL);
     f.raw(F64_SUB), f.memOp(F64_STORE, 3);
     f.get(y), f.get(s), f.get(xs), f.raw(F64_MUL), f.get(c), f.get(ys), f.raw(F64_MUL);
     f.raw(F64_ADD), f.memOp(F64_STORE, 3);
-    f.set(x, f.i32Add(f.get(x), f.i32(8)));
-    f.set(y, f.i32Add(f.get(y), f.i32(8)));
   });
   return f;
 }
@@ -58,32 +51,56 @@ export function buildDdot(): FuncBuilder {
     f.get(a), f.v128Load(f.get(x), off), f.v128Load(f.get(y), off), f.simdOp(F64X2_MUL);
     f.set(a, f.simdOp(F64X2_ADD));
   };
-  loop4(f, len, () => {
-    acc(a0, 0), acc(a1, 16);
-    f.set(x, f.i32Add(f.get(x), f.i32(32)));
-    f.set(y, f.i32Add(f.get(y), f.i32(32)));
+  // The tail's products go to a scalar sum (locals start at 0), added to the lanes' sums last.
+  walk(f, x, y, len, () => (acc(a0, 0), acc(a1, 16)), () => {
+    f.get(sum), f.get(x), f.memOp(F64_LOAD, 3), f.get(y), f.memOp(F64_LOAD, 3);
+    f.raw(F64_MUL), f.set(sum, f.raw(F64_ADD));
   });
   f.set(a0, (f.get(a0), f.get(a1), f.simdOp(F64X2_ADD)));
   f.get(a0), f.simdOp(F64X2_EXTRACT, 0), f.get(a0), f.simdOp(F64X2_EXTRACT, 1);
-  f.set(sum, f.raw(F64_ADD));
-  loop1(f, len, () => {
-    f.get(sum), f.get(x), f.memOp(F64_LOAD, 3), f.get(y), f.memOp(F64_LOAD, 3);
-    f.raw(F64_MUL), f.set(sum, f.raw(F64_ADD));
-    f.set(x, f.i32Add(f.get(x), f.i32(8)));
-    f.set(y, f.i32Add(f.get(y), f.i32(8)));
-  });
+  f.raw(F64_ADD), f.get(sum), f.set(sum, f.raw(F64_ADD));
   f.get(sum);
   return f;
 }
 
-/** Runs `body` while at least 4 elements are left, counting `len` down by 4. */
-function loop4(f: FuncBuilder, len: number, body: () => void): void {
-  countDown(f, len, 4, body);
+/** `daxpy(x, y, len, t)`: row y (byte address) += t · row x. */
+export function buildDaxpy(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, F64]);
+  const [x, y, len, t] = [0, 1, 2, 3];
+  const tv = f.local(V128);
+  f.set(tv, (f.get(t), f.simdOp(F64X2_SPLAT)));
+  const vec = (off: number) => {
+    f.get(y), f.v128Load(f.get(y), off), f.get(tv), f.v128Load(f.get(x), off);
+    f.simdOp(F64X2_MUL), f.simdOp(F64X2_ADD), f.v128Store(undefined, undefined, off);
+  };
+  walk(f, x, y, len, () => (vec(0), vec(16)), () => {
+    f.get(y), f.get(y), f.memOp(F64_LOAD, 3), f.get(t), f.get(x), f.memOp(F64_LOAD, 3);
+    f.raw(F64_MUL), f.raw(F64_ADD), f.memOp(F64_STORE, 3);
+  });
+  return f;
 }
-/** Runs `body` once per element left. */
-function loop1(f: FuncBuilder, len: number, body: () => void): void {
-  countDown(f, len, 1, body);
+
+/**
+ * The loops over two rows at byte addresses `x`, `y`: `vec` four elements at a time (two
+ * vectors, at offsets 0 and 16), then `scalar` once per element left; both pointers advance.
+ */
+function walk(
+  f: FuncBuilder,
+  x: number,
+  y: number,
+  len: number,
+  vec: () => void,
+  scalar: () => void,
+): void {
+  const advance = (bytes: number) => {
+    f.set(x, f.i32Add(f.get(x), f.i32(bytes)));
+    f.set(y, f.i32Add(f.get(y), f.i32(bytes)));
+  };
+  countDown(f, len, 4, () => (vec(), advance(32)));
+  countDown(f, len, 1, () => (scalar(), advance(8)));
 }
+
+/** Runs `body` once per `step` elements while at least `step` are left, counting `len` down. */
 function countDown(f: FuncBuilder, len: number, step: number, body: () => void): void {
   f.block((done) =>
     f.loop((top) => {
