@@ -23,6 +23,8 @@ export interface Sizes {
   runs: number;
   /** Wall-clock budget of one workload's timed runs, in ms. */
   budgetMs: number;
+  /** Workload kinds not to run (`matmul`, `chain`, `softmax`, `mlp`, `cnn`): reported n/a. */
+  skip?: string[];
 }
 
 /** The workloads of issue 13. */
@@ -65,8 +67,10 @@ export function workloadNames(s: Sizes): string[] {
   ];
 }
 
-/** The run's sizes from the command line (`--quick`). */
+/** The run's sizes from the command line: `--sizes JSON` (what `run.ts` passes), or `--quick`. */
 export function sizesFromArgs(args: string[]): Sizes {
+  const i = args.indexOf("--sizes");
+  if (i >= 0) return JSON.parse(args[i + 1]) as Sizes;
   return args.includes("--quick") ? QUICK : FULL;
 }
 
@@ -395,6 +399,10 @@ export async function runAll(peer: Peer, s: Sizes): Promise<WorkloadResult[]> {
   ];
   const out: WorkloadResult[] = [];
   for (let i = 0; i < jobs.length; i++) {
+    if (s.skip?.includes(names[i].split(" ")[0])) {
+      out.push({ name: names[i], na: "skipped (run.ts --skip)" });
+      continue;
+    }
     try {
       out.push({ ...(await jobs[i]()), name: names[i] });
     } catch (e) {

@@ -159,7 +159,7 @@ export async function runKiln(s: c.Sizes): Promise<c.PeerReport> {
   const threads = navigator.hardwareConcurrency;
   return {
     peer: "kiln",
-    about: `Kiln (this tree), cpu device, ${threads} hardware threads`,
+    about: `Kiln, cpu device, ${threads} hardware threads`,
     results: await c.runAll(kilnPeer(s), s),
   };
 }

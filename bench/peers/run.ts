@@ -4,7 +4,8 @@
  * 2 threads) — collects their JSON reports and prints one table: a row per workload, a column
  * per peer (ms; GFLOP/s for matmul), then Kiln's time over each peer's.
  *
- *   npx -y deno@2.9.6 run -A bench/peers/run.ts [--quick] [--peers kiln,jax-js,...] [--json FILE]
+ *   npx -y deno@2.9.6 run -A bench/peers/run.ts [--quick] [--peers kiln,jax-js,...]
+ *     [--skip tfjs-cpu:cnn,...] [--json FILE]
  *
  * A time counts only when the peer's result passed its check against the float64 reference
  * (the runners check themselves; PyTorch's training losses are checked here). A peer without an
@@ -33,6 +34,21 @@ function deno(config: string, script: string, args: string[]): string[] {
   return [Deno.execPath(), "run", "-A", "--config", here(config), ...lock, here(script), ...args];
 }
 
+/** The commit Kiln was measured at (`-dirty` with uncommitted changes), if git is at hand. */
+async function kilnCommit(): Promise<string> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["describe", "--always", "--dirty"],
+      cwd: here("."),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
 function python(): string {
   try {
     Deno.statSync("/usr/bin/python3");
@@ -49,26 +65,31 @@ async function runPeer(id: string, args: string[], names: string[]): Promise<c.P
   const t0 = performance.now();
   let out = "", err = "", code = -1;
   try {
-    const p = await new Deno.Command(cmd, {
+    const child = new Deno.Command(cmd, {
       args: rest,
       env: { KILN_DEVICE: "cpu" },
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(30 * 60_000),
-    }).output();
-    [out, err, code] = [
-      new TextDecoder().decode(p.stdout),
-      new TextDecoder().decode(p.stderr),
-      p.code,
-    ];
+    }).spawn();
+    // The runner's progress (a line per workload) goes on to our stderr as it comes, and is
+    // kept for the n/a reason should the runner die.
+    const tee = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        await Deno.stderr.write(chunk);
+        err += dec.decode(chunk, { stream: true });
+      }
+    })();
+    const [o, status] = await Promise.all([new Response(child.stdout).text(), child.status, tee]);
+    [out, code] = [o, status.code];
   } catch (e) {
-    err = e instanceof Error ? e.message : String(e);
+    err += e instanceof Error ? e.message : String(e);
   }
   console.error(`  ${id}: exit ${code} after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const line = out.split("\n").find((l) => l.startsWith(c.MARK));
   if (line) return JSON.parse(line.slice(c.MARK.length)) as c.PeerReport;
   const why = err.trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? `exit ${code}`;
-  console.error(err);
   return { peer: id, about: "did not run", results: names.map((name) => ({ name, na: why })) };
 }
 
@@ -101,6 +122,11 @@ function gflops(name: string, ms: number): string {
   return m ? ` (${(2 * Number(m[1]) ** 3 / ms / 1e6).toFixed(1)} GFLOP/s)` : "";
 }
 
+/** Two significant digits at least (tfjs-cpu's CNN step is ~500× Kiln's). */
+function ratio(r: number): string {
+  return r >= 0.1 ? r.toFixed(2) : r.toPrecision(2);
+}
+
 /** The table, with footnotes for every n/a. */
 export function table(reports: c.PeerReport[], names: string[]): string {
   const notes: string[] = [];
@@ -127,7 +153,7 @@ export function table(reports: c.PeerReport[], names: string[]): string {
         const x = r.results.find((y) => y.name === name);
         return k?.ms !== undefined && x?.ms !== undefined && x.na === undefined &&
             k.na === undefined
-          ? `${(k.ms / x.ms).toFixed(2)}`
+          ? ratio(k.ms / x.ms)
           : "–";
       })
       : [];
@@ -155,12 +181,14 @@ if (import.meta.main) {
   if (unknown.length) {
     throw new Error(`run.ts: unknown peers ${unknown} (know ${Object.keys(PEERS)})`);
   }
-  const peerArgs = s === c.QUICK ? ["--quick"] : [];
+  // --skip tfjs-cpu:cnn,mlp: a workload kind for one peer, or for all of them.
+  const skips = (flag("--skip") ?? "").split(",").filter((x) => x);
   const reports: c.PeerReport[] = [];
   for (const id of ids) {
-    // PyTorch gets the sizes from here, so the two definitions cannot drift apart.
-    const extra = id === "torch" ? ["--sizes", JSON.stringify(s)] : peerArgs;
-    const report = await runPeer(id, extra, names);
+    const skip = skips.filter((x) => !x.includes(":") || x.startsWith(`${id}:`))
+      .map((x) => x.split(":").pop()!);
+    // Every runner gets the sizes from here, so PyTorch's copy of them cannot drift apart.
+    const report = await runPeer(id, ["--sizes", JSON.stringify({ ...s, skip })], names);
     if (id === "torch") checkTorchLosses(report, s);
     reports.push(report);
   }
@@ -168,7 +196,10 @@ if (import.meta.main) {
   if (json) await Deno.writeTextFile(json, JSON.stringify(reports, null, 2));
   const load = Deno.loadavg().map((v) => v.toFixed(1)).join(" ");
   console.log(`\n${new Date().toISOString()}, ${navigator.hardwareConcurrency} CPUs, load ${load}`);
-  for (const r of reports) console.log(`- ${PEERS[r.peer]?.label ?? r.peer}: ${r.about}`);
+  for (const r of reports) {
+    const at = r.peer === "kiln" ? `, commit ${await kilnCommit()}` : "";
+    console.log(`- ${PEERS[r.peer]?.label ?? r.peer}: ${r.about}${at}`);
+  }
   console.log("\nms per run (median; GFLOP/s for matmul); Kiln/peer < 1: Kiln is faster\n");
   console.log(table(reports, names));
 }

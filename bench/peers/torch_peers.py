@@ -178,6 +178,9 @@ def main():
     ]
     results = []
     for name, job in jobs:
+        if name.split(" ")[0] in sizes.get("skip", []):
+            results.append({"name": name, "na": "skipped (run.ts --skip)"})
+            continue
         try:
             results.append({**job(), "name": name})
         except Exception as e:  # a failed check or a missing op: no time for this workload
