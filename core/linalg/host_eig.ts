@@ -12,8 +12,8 @@
  * @module
  */
 
-import { drot, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
-import { qr } from "./host_qr.ts";
+import { dgemm, drot, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
+import { accumulateQ, NB as NB_WY, qr, wyScratch } from "./host_qr.ts";
 import { svdGkr } from "./host_svd.ts";
 
 /** Flips column `j` of `q` (rows×cols, row-major) so its largest-magnitude entry is positive. */
@@ -38,9 +38,8 @@ export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
   }
   // Both phases work on Vᵀ (eigenvectors as rows), so that the inner loops of the reduction
   // and every QL rotation run along contiguous rows.
-  const vt = dWorkspace(n * n), d = new Float64Array(n), e = new Float64Array(n);
-  vt.set(a, 0);
-  tridiagonalize(vt, d, e, n);
+  const d = new Float64Array(n), e = new Float64Array(n);
+  const vt = tridiagonalize(a, d, e, n);
   implicitQl(vt, d, e, n);
   const order = [...d.keys()].sort((x, y) => d[x] - d[y]);
   const w = new Float64Array(n), vecs = new Float64Array(n * n);
@@ -53,81 +52,63 @@ export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
 }
 
 /**
- * Householder reduction to tridiagonal form (the classic `tred2` scheme, with the storage
- * transposed so that its inner loops are row loops), accumulating the transposed orthogonal
- * transformation in `w`, which holds the symmetric A on entry (its upper triangle is read).
- * On exit `d` is the diagonal and `e[1..]` the subdiagonal.
+ * Householder reduction A = Q T Qᵀ to tridiagonal T (LAPACK's dsytd2, on the full symmetric
+ * matrix in the workspace): per column, p = τ A₂₂ v is one matrix-vector product and the
+ * symmetric rank-2 update A₂₂ −= v wᵀ + w vᵀ one product with an inner dimension of 2, both in
+ * the SIMD kernel; Q is then accumulated from the reflectors in WY panels (`accumulateQ`).
+ * On exit `d` is the diagonal, `e[1..]` the subdiagonal, and the returned workspace holds Qᵀ
+ * (n×n at offset 0), the starting point of the QL rotations.
  */
-function tridiagonalize(w: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) d[j] = w[j * n + n - 1];
-  for (let i = n - 1; i > 0; i--) {
-    let scale = 0, h = 0;
-    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
-    if (scale === 0) {
-      e[i] = d[i - 1];
-      for (let j = 0; j < i; j++) {
-        d[j] = w[j * n + i - 1];
-        w[j * n + i] = 0;
-        w[i * n + j] = 0;
-      }
-    } else {
-      for (let k = 0; k < i; k++) {
-        d[k] /= scale;
-        h += d[k] * d[k];
-      }
-      let f = d[i - 1], g = Math.sqrt(h);
-      if (f > 0) g = -g;
-      e[i] = scale * g;
-      h -= f * g;
-      d[i - 1] = f - g;
-      for (let j = 0; j < i; j++) e[j] = 0;
-      for (let j = 0; j < i; j++) {
-        f = d[j];
-        w[i * n + j] = f;
-        g = e[j] + w[j * n + j] * f;
-        for (let k = j + 1; k <= i - 1; k++) {
-          g += w[j * n + k] * d[k];
-          e[k] += w[j * n + k] * f;
-        }
-        e[j] = g;
-      }
-      f = 0;
-      for (let j = 0; j < i; j++) {
-        e[j] /= h;
-        f += e[j] * d[j];
-      }
-      const hh = f / (h + h);
-      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
-      for (let j = 0; j < i; j++) {
-        f = d[j];
-        g = e[j];
-        for (let k = j; k <= i - 1; k++) w[j * n + k] -= f * e[k] + g * d[k];
-        d[j] = w[j * n + i - 1];
-        w[j * n + i] = 0;
-      }
+function tridiagonalize(a: Float64Array, d: Float64Array, e: Float64Array, n: number) {
+  const m = Math.max(n - 1, 0); // Q = diag(1, Q'), Q' m×m
+  const ov = n * n, ovw = ov + n, owv = ovw + 2 * n, op = owv + 2 * n, oq = op + n;
+  const offV = oq + m * m, offW = offV + m * NB_WY + NB_WY * NB_WY;
+  const w = dWorkspace(offV + wyScratch(m, m));
+  w.set(a, 0);
+  const vs: Float64Array[] = [], taus: number[] = [];
+  for (let k = 0; k + 2 < n; k++) {
+    const n2 = n - k - 1, row = k * n + k + 1, a22 = (k + 1) * n + k + 1;
+    // The reflector of x = A[k+1:, k] (= row k right of the diagonal: A is kept symmetric).
+    const alpha = w[row];
+    let sigma = 0;
+    for (let i = 1; i < n2; i++) sigma += w[row + i] * w[row + i];
+    d[k] = w[k * n + k];
+    const v = new Float64Array(n2);
+    if (sigma === 0) { // already tridiagonal in this column: H = I
+      e[k + 1] = alpha;
+      vs.push(v), taus.push(0);
+      continue;
     }
-    d[i] = h;
-  }
-  for (let i = 0; i < n - 1; i++) {
-    w[i * n + n - 1] = w[i * n + i];
-    w[i * n + i] = 1;
-    const h = d[i + 1];
-    if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = w[(i + 1) * n + k] / h;
-      for (let j = 0; j <= i; j++) {
-        let g = 0;
-        for (let k = 0; k <= i; k++) g += w[(i + 1) * n + k] * w[j * n + k];
-        for (let k = 0; k <= i; k++) w[j * n + k] -= g * d[k];
-      }
+    const norm = Math.sqrt(alpha * alpha + sigma), beta = alpha >= 0 ? -norm : norm;
+    const tau = (beta - alpha) / beta, scale = 1 / (alpha - beta);
+    v[0] = 1;
+    for (let i = 1; i < n2; i++) v[i] = w[row + i] * scale;
+    e[k + 1] = beta;
+    w.set(v, ov);
+    // p = τ A₂₂ v; w = p − (τ/2)(pᵀv) v.
+    w.fill(0, op, op + n2);
+    dgemm(w, false, n2, 1, n2, a22, n, 1, ov, 1, op, 1);
+    let pv = 0;
+    for (let i = 0; i < n2; i++) pv += (w[op + i] *= tau) * v[i];
+    const kk = 0.5 * tau * pv;
+    for (let i = 0; i < n2; i++) {
+      const wi = w[op + i] - kk * v[i];
+      w[ovw + 2 * i] = v[i], w[ovw + 2 * i + 1] = wi; // [v w], n2×2
+      w[owv + i] = wi, w[owv + n2 + i] = v[i]; // [wᵀ; vᵀ], 2×n2
     }
-    for (let k = 0; k <= i; k++) w[(i + 1) * n + k] = 0;
+    dgemm(w, true, n2, n2, 2, ovw, 2, 1, owv, n2, a22, n);
+    vs.push(v), taus.push(tau);
   }
-  for (let j = 0; j < n; j++) {
-    d[j] = w[j * n + n - 1];
-    w[j * n + n - 1] = 0;
+  if (n >= 2) e[n - 1] = w[(n - 1) * n + n - 2], d[n - 2] = w[(n - 2) * n + n - 2];
+  if (n >= 1) d[n - 1] = w[n * n - 1];
+  accumulateQ(w, vs, taus, m, m, oq, offV, offW);
+  // Qᵀ at 0: row 0 and column 0 of the identity, then Q'ᵀ.
+  w.fill(0, 0, n * n);
+  if (n > 0) w[0] = 1;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) w[(j + 1) * n + i + 1] = w[oq + i * m + j];
   }
-  if (n > 0) w[(n - 1) * n + n - 1] = 1;
-  e[0] = 0;
+  return w;
 }
 
 /** Implicit QL iterations on the tridiagonal (d, e), rotating the rows of `vt` (= Vᵀ). */

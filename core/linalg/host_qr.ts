@@ -12,7 +12,7 @@
 import { dgemm, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
 
 /** Panel width: reflectors applied together in one product. */
-const NB = 32;
+export const NB = 32;
 
 /** A panel's reflectors: vectors (v₀ = 1 first; all zero when τ = 0) and their τs. */
 interface Reflectors {
@@ -31,29 +31,49 @@ export function qr(
   const offV = m * n, offW = offV + m * NB, offQ = offW + NB * Math.max(n, q);
   const w = dWorkspace(offQ + m * q);
   w.set(a, 0);
-  const panels: { j0: number; vs: Float64Array[]; t: Float64Array }[] = [];
+  const vs: Float64Array[] = [], taus: number[] = [];
   for (let j0 = 0; j0 < k; j0 += NB) {
     const jb = Math.min(NB, k - j0);
-    const { vs, taus } = factorPanel(w, m, n, j0, jb);
-    const t = wyT(w, vs, taus, m - j0, offV);
-    panels.push({ j0, vs, t });
+    const p = factorPanel(w, m, n, j0, jb);
+    const t = wyT(w, p.vs, p.taus, m - j0, offV);
+    vs.push(...p.vs), taus.push(...p.taus);
     // A₂ ← (I − V T Vᵀ)ᵀ A₂ on the columns right of the panel.
     applyWy(w, m - j0, n - j0 - jb, jb, t, true, offV, offW, j0 * n + j0 + jb, n);
   }
-  // Q = H₀ H₁ … applied to the first q columns of the identity, the last panel first. Columns
-  // left of a panel are still unit vectors that its reflectors (rows ≥ j0) do not touch.
-  w.fill(0, offQ, offQ + m * q);
-  for (let i = 0; i < q; i++) w[offQ + i * q + i] = 1;
-  for (let p = panels.length - 1; p >= 0; p--) {
-    const { j0, vs, t } = panels[p];
-    fillV(w, vs, m - j0, offV);
-    applyWy(w, m - j0, q - j0, vs.length, t, false, offV, offW, offQ + j0 * q + j0, q);
-  }
+  accumulateQ(w, vs, taus, m, q, offQ, offV, offW);
   const rOut = new Float64Array(q * n);
   for (let i = 0; i < k; i++) {
     rOut.set(w.subarray(i * n + i, i * n + n), i * n + i);
   }
   return [w.slice(offQ, offQ + m * q), rOut];
+}
+
+/** Workspace floats `accumulateQ` needs after V (at offV) for an m-row Q with q columns. */
+export const wyScratch = (m: number, q: number): number => m * NB + NB * NB + NB * q;
+
+/**
+ * Q = H₀ H₁ … H_{r−1} applied to the first q columns of the m×m identity, written at offQ (row
+ * stride q), for reflectors `vs[j]` (length m − j, acting on rows j…) with `taus[j]`; panels of
+ * NB reflectors go through the WY form from the last one. Columns left of a panel are still
+ * unit vectors its reflectors do not touch. Scratch: V at offV, W at offW (see `wyScratch`).
+ */
+export function accumulateQ(
+  w: Float64Array,
+  vs: readonly Float64Array[],
+  taus: readonly number[],
+  m: number,
+  q: number,
+  offQ: number,
+  offV: number,
+  offW: number,
+): void {
+  w.fill(0, offQ, offQ + m * q);
+  for (let i = 0; i < q; i++) w[offQ + i * q + i] = 1;
+  for (let j0 = Math.floor((vs.length - 1) / NB) * NB; j0 >= 0; j0 -= NB) {
+    const jb = Math.min(NB, vs.length - j0);
+    const t = wyT(w, vs.slice(j0, j0 + jb), taus.slice(j0, j0 + jb), m - j0, offV);
+    applyWy(w, m - j0, q - j0, jb, t, false, offV, offW, offQ + j0 * q + j0, q);
+  }
 }
 
 /**
