@@ -5,6 +5,15 @@
  * pure pair of the same name (`k.nn.conv2d`, `k.nn.batchNorm`, …) with that configuration.
  * Parameters and state are created on the init key's device (the normalization layers, which
  * draw nothing, take the key's device too, unless `device` is given).
+ *
+ * @example
+ * ```ts
+ * import * as k from "@kiln/kiln";
+ * const layer = k.nn.layers.linear(3, 2); // torch.nn.Linear(3, 2)
+ * const { params, state } = layer.init(k.random.key(0));
+ * const [y] = layer.apply(params, state, k.ones([4, 3]), { training: false });
+ * console.log(y.shape); // [4, 2]
+ * ```
  * @module
  */
 import * as k from "../core/mod.ts";

@@ -25,6 +25,12 @@ const MODULES = [
   "io/mod.ts",
   "plot/mod.ts",
   "onnx/mod.ts",
+  // The namespaces inside them (k.linalg, k.random, k.tree, k.testing, k.nn.layers).
+  "core/linalg/mod.ts",
+  "core/random/random.ts",
+  "core/transforms/tree.ts",
+  "core/transforms/testing.ts",
+  "nn/layer_builders.ts",
 ];
 const README_SECTIONS = ["Quick start", "Example"];
 
