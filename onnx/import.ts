@@ -25,8 +25,9 @@ import {
 } from "./values.ts";
 import { BASIC_OPS, FOLDABLE, type OpImpl } from "./ops_basic.ts";
 import { NN_OPS } from "./ops_nn.ts";
+import { RNN_OPS } from "./ops_rnn.ts";
 
-const OPS: Record<string, OpImpl> = { ...BASIC_OPS, ...NN_OPS };
+const OPS: Record<string, OpImpl> = { ...BASIC_OPS, ...NN_OPS, ...RNN_OPS };
 
 /** Every ONNX operator `importModel` accepts. */
 export const IMPORTED_OPS: readonly string[] = Object.keys(OPS).sort();

@@ -7,6 +7,8 @@ tests/fixtures/onnx_torch_cnn.onnx   Conv/BatchNorm/ReLU/MaxPool/AveragePool/Glo
 tests/fixtures/onnx_torch_mlp.onnx   MatMul/LayerNorm/GELU(erf)/Tanh/Sigmoid/Softmax plus the
                                      Shape/Gather/Concat/Reshape a view of the batch makes,
                                      opset 17, dynamic batch axis
+tests/fixtures/onnx_torch_rnn.onnx   a 2-layer bidirectional LSTM and a GRU (ONNX LSTM/GRU ops,
+                                     GRU with linear_before_reset), opset 14, dynamic batch
 tests/fixtures/onnx_torch.json       for each: the input (batch 3) and PyTorch's output
 """
 import json
@@ -49,6 +51,19 @@ class Mlp(nn.Module):
         return torch.softmax(self.l2(h), dim=-1)
 
 
+class Rnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 5, num_layers=2, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(10, 4, batch_first=True)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h, _ = self.lstm(x)
+        h, _ = self.gru(h)
+        return self.fc(h)
+
+
 def export(model, shape, name, opset):
     model.eval()
     # Non-trivial BatchNorm statistics so the import must use them.
@@ -70,6 +85,7 @@ def export(model, shape, name, opset):
 out = {
     "cnn": export(Cnn(), (2, 1, 12, 12), "cnn", 13),
     "mlp": export(Mlp(), (2, 2, 3), "mlp", 17),
+    "rnn": export(Rnn(), (2, 6, 3), "rnn", 14),
 }
 with open(os.path.join(HERE, "onnx_torch.json"), "w") as f:
     json.dump(out, f)

@@ -289,7 +289,7 @@ const FIX = new URL("./fixtures/", import.meta.url);
 const torchOut = JSON.parse(await Deno.readTextFile(new URL("onnx_torch.json", FIX)));
 
 Deno.test("onnx: PyTorch-exported models import with PyTorch's outputs", async () => {
-  for (const name of ["cnn", "mlp"]) {
+  for (const name of ["cnn", "mlp", "rnn"]) {
     const m = k.onnx.importModel(await Deno.readFile(new URL(`onnx_torch_${name}.onnx`, FIX)));
     const ref = torchOut[name];
     for (const device of DEVICES) {
