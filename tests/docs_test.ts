@@ -25,12 +25,13 @@ const MODULES = [
   "io/mod.ts",
   "plot/mod.ts",
   "onnx/mod.ts",
-  // The namespaces inside them (k.linalg, k.random, k.tree, k.testing, k.nn.layers).
+  // The namespaces inside them (k.linalg, k.random, k.tree, k.testing, k.nn.layers, k.display).
   "core/linalg/mod.ts",
   "core/random/random.ts",
   "core/transforms/tree.ts",
   "core/transforms/testing.ts",
   "nn/layer_builders.ts",
+  "core/tensor/display.ts",
 ];
 const README_SECTIONS = ["Quick start", "Example"];
 

@@ -13,6 +13,16 @@
  * The PNG comes from the encoder set with `setImageEncoder` (`k.io.encodePng`, registered by
  * `k.plot`, so importing the package's `mod.ts` is enough); without one, tensors show the table
  * only.
+ *
+ * @example
+ * ```ts
+ * import * as k from "@kiln/kiln";
+ * // In a notebook, a cell ending in a tensor shows this bundle; here we ask for it directly.
+ * const table = await k.display.bundle(k.arange(6).reshape([2, 3]));
+ * console.log(Object.keys(table).sort()); // ["text/html", "text/plain"]
+ * const picture = await k.display.bundle(k.zeros([8, 8])); // image-shaped: a PNG too
+ * console.log(Object.keys(picture).sort()); // ["image/png", "text/html", "text/plain"]
+ * ```
  * @module
  */
 import { checkFunction, checkTensorArg, publicOp } from "../errors.ts";
