@@ -47,10 +47,10 @@ async function onDevice(tree: Tree, device: string): Promise<Tree> {
   return Object.fromEntries(e.map(([n], i) => [n, moved[i]]));
 }
 
-/** Runs model bytes in ONNX Runtime on one float32 input; returns [data, dims]. */
+/** Runs model bytes in ONNX Runtime on one float32 or int32 input; returns [data, dims]. */
 async function runOrt(bytes: Uint8Array, x: k.Tensor): Promise<[Float32Array, number[]]> {
   const s = await ort.InferenceSession.create(bytes);
-  const feed = new ort.Tensor("float32", (await x.data()) as Float32Array, [...x.shape]);
+  const feed = new ort.Tensor(x.dtype, await x.data(), [...x.shape]);
   const r = await s.run({ [s.inputNames[0]]: feed });
   const y = r[s.outputNames[0]];
   return [y.data as Float32Array, [...y.dims].map(Number)];
@@ -215,6 +215,41 @@ Deno.test({
     for (const opset of [13, 18]) {
       const [y] = await runOrt(await k.onnx.exportModel(f, [x], { opset }), x);
       close(y, await f(x).data(), `opset ${opset}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "onnx: a character transformer LM (int32 token ids) exports with a dynamic batch",
+  ignore: ort === null,
+  async fn() {
+    const V = 11, D = 8, T = 6;
+    const keys = k.random.split(k.random.key(40), 4);
+    const p = {
+      embed: k.nn.embedding.init(keys[0], V, D),
+      pos: k.nn.positionalEmbedding.init(keys[1], T, D),
+      block: k.nn.transformerEncoderLayer.init(keys[2], D, 2, { dimFeedforward: 16 }),
+      norm: k.nn.layerNorm.init(D),
+      out: k.nn.linear.init(keys[3], D, V),
+    };
+    await k.realize(...k.tree.leaves(p));
+    const f = (x: k.Tensor) => {
+      const e = k.nn.embedding.apply(p.embed, x);
+      let h = k.nn.positionalEmbedding.apply(p.pos, e, { batchFirst: true });
+      h = k.nn.transformerEncoderLayer.apply(p.block, h, { ...block, activation: "gelu" });
+      return k.nn.linear.apply(p.out, k.nn.layerNorm.apply(p.norm, h));
+    };
+    const ids = (b: number) =>
+      k.tensor(Array.from({ length: b * T }, (_, i) => (i * 7) % V), {
+        dtype: "int32",
+        shape: [b, T],
+      });
+    const bytes = await k.onnx.exportModel(f, [ids(2)], { dynamicBatch: true, params: p });
+    const m = k.onnx.importModel(bytes);
+    for (const b of [2, 5]) {
+      const want = await f(ids(b)).data();
+      close((await runOrt(bytes, ids(b)))[0], want, `LM batch ${b}`);
+      close(await (k.jit(m.fn)(m.params, ids(b)) as k.Tensor).data(), want, `LM import ${b}`);
     }
   },
 });
