@@ -36,6 +36,21 @@
  * The context is synchronous: an `async` public function has it until its first `await`, so
  * errors raised after an await must name the op explicitly (they do: the helpers fall back to
  * their `op` argument).
+ *
+ * @example Your own op reports its own name, also for errors its inner ops raise
+ * ```ts
+ * import * as k from "@kiln/kiln";
+ * const rms = k.errors.publicOp("myLib.rms", (x: k.Tensor, axis = -1): k.Tensor => {
+ *   k.errors.checkTensorArg("myLib.rms", x, "x");
+ *   return k.sqrt(k.mean(x.mul(x), { axis }));
+ * });
+ * console.log(await rms(k.tensor([3, 4])).item()); // 3.535534
+ * try {
+ *   rms(k.ones([2]), 3);
+ * } catch (e) {
+ *   console.log((e as Error).message); // "myLib.rms: axis 3 is out of range for rank 1"
+ * }
+ * ```
  * @module
  */
 

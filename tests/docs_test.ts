@@ -25,13 +25,14 @@ const MODULES = [
   "io/mod.ts",
   "plot/mod.ts",
   "onnx/mod.ts",
-  // The namespaces inside them (k.linalg, k.random, k.tree, k.testing, k.nn.layers, k.display).
+  // The namespaces inside them (k.linalg, k.random, k.tree, k.testing, k.nn.layers, k.display, k.errors).
   "core/linalg/mod.ts",
   "core/random/random.ts",
   "core/transforms/tree.ts",
   "core/transforms/testing.ts",
   "nn/layer_builders.ts",
   "core/tensor/display.ts",
+  "core/errors.ts",
 ];
 const README_SECTIONS = ["Quick start", "Example"];
 
