@@ -5,6 +5,7 @@
  * into a temporary HOME (it writes `$HOME/.local/share/jupyter`); the notebooks are executed by
  * tests/run_notebook.py with Debian's python3-nbclient. Skipped, with the reason printed, where
  * that Python, nbclient or the run permission is missing (`.ci/run` installs the packages).
+ * `KILN_KEEP_NOTEBOOKS=DIR` keeps the executed notebooks there, to look at their outputs.
  */
 import assert from "node:assert";
 
@@ -51,6 +52,16 @@ interface Cell {
 
 const join = (v: string | string[] | undefined) => Array.isArray(v) ? v.join("") : v ?? "";
 
+/** This Deno's cache folder (`deno info --json`). */
+async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return (JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir: string }).denoDir;
+}
+
 /** Executes a notebook on this Deno's kernel (installed in a temporary HOME); its code cells. */
 async function execute(name: string): Promise<Cell[]> {
   const home = await Deno.makeTempDir({ prefix: "kiln_jupyter_" });
@@ -65,7 +76,15 @@ async function execute(name: string): Promise<Cell[]> {
     assert.ok(install.success, `deno jupyter --install failed: ${err}`);
     const out = `${home}/${name}`;
     // NO_COLOR: the kernel's text/plain of plain values comes without ANSI colours.
-    const env: Record<string, string> = { HOME: home, NO_COLOR: "1" };
+    // JUPYTER_PATH first: a "deno" kernel elsewhere on the user's Jupyter path is not used.
+    // DENO_DIR: the kernel keeps this Deno's module cache (it would follow HOME to an empty one
+    // and fetch the npm dependencies again).
+    const env: Record<string, string> = {
+      HOME: home,
+      JUPYTER_PATH: `${home}/.local/share/jupyter`,
+      NO_COLOR: "1",
+      DENO_DIR: await denoDir(),
+    };
     // The kernel inherits this environment: follow the test's device choice.
     if (Deno.env.get("KILN_TEST_DEVICES") === "cpu") env.KILN_DEVICE = "cpu";
     const run = await new Deno.Command(PYTHON, {
