@@ -1,6 +1,7 @@
 /**
  * `k.linalg` against numpy: solve (one right-hand side), cholesky, eigh and svd (full
- * matrices, as numpy's default) of float64 n×n matrices, n = 64, 256, 512, on the CPU device.
+ * matrices, as numpy's default) of float64 n×n matrices, n = 64, 256, 512, and of a batch of
+ * 1000 8×8 matrices (keys `op/1000x8`), on the CPU device.
  * Each Kiln time is one call including the read back (`await x.data()`; the host kernels run
  * on one core), the median of the per-call times after one warm-up call, with at least 3 calls
  * and 0.5 s of calls — the same protocol as bench/numpy_linalg.py, which this script runs
@@ -56,6 +57,7 @@ async function numpyTimes(): Promise<Record<string, number> | null> {
 }
 
 const o = { dtype: "float64" as const, device: "cpu" };
+const BATCH = 1000, SMALL = 8;
 const rows: string[] = [];
 const kiln: Record<string, number> = {};
 for (const n of SIZES) {
@@ -69,16 +71,29 @@ for (const n of SIZES) {
   kiln[`eigh/${n}`] = await timeit(() => k.linalg.eigh(spd)[1]);
   kiln[`svd/${n}`] = await timeit(() => k.linalg.svd(g)[0]);
 }
+{
+  // A batch of small matrices: the per-call cost is paid once, the kernels run per matrix.
+  const [nb, n] = [BATCH, SMALL], key = (op: string) => `${op}/${nb}x${n}`;
+  const g = k.tensor(randn(nb * n * n, 7), o).reshape([nb, n, n]);
+  const eye = k.eye(n, null, o).mul(n);
+  const a = g.add(eye), spd = g.matmul(g.transpose([0, 2, 1])).add(eye);
+  const b = k.tensor(randn(nb * n, 8), o).reshape([nb, n, 1]);
+  await k.realize(a, spd, b, g);
+  kiln[key("solve")] = await timeit(() => k.linalg.solve(a, b));
+  kiln[key("cholesky")] = await timeit(() => k.linalg.cholesky(spd));
+  kiln[key("eigh")] = await timeit(() => k.linalg.eigh(spd)[1]);
+  kiln[key("svd")] = await timeit(() => k.linalg.svd(g)[0]);
+}
 const np = await numpyTimes();
 console.log(
-  `${"op/n".padEnd(14)} ${"kiln ms".padStart(10)} ${"numpy ms".padStart(10)} ${
+  `${"op/n".padEnd(16)} ${"kiln ms".padStart(10)} ${"numpy ms".padStart(10)} ${
     "ratio".padStart(8)
   }`,
 );
 for (const [key, t] of Object.entries(kiln)) {
   const ref = np?.[key];
   rows.push(
-    `${key.padEnd(14)} ${t.toFixed(2).padStart(10)} ${(ref?.toFixed(3) ?? "-").padStart(10)} ${
+    `${key.padEnd(16)} ${t.toFixed(2).padStart(10)} ${(ref?.toFixed(3) ?? "-").padStart(10)} ${
       (ref ? (t / ref).toFixed(1) + "x" : "-").padStart(8)
     }`,
   );

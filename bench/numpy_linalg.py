@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """numpy (LAPACK/OpenBLAS) reference for bench/linalg_bench.ts: solve, cholesky, eigh and svd
-of float64 n×n matrices (n = 64, 256, 512), timed the same way as the Kiln bench.
+of float64 n×n matrices (n = 64, 256, 512) and of a batch of 1000 8×8 matrices (keys
+"op/1000x8"), timed the same way as the Kiln bench.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/numpy_linalg.py          # table
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/numpy_linalg.py --json   # JSON on stdout
@@ -21,14 +22,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 SIZES = [64, 256, 512]
+BATCH, SMALL = 1000, 8
 
 
-def inputs(n, rng):
-    g = rng.standard_normal((n, n))
-    return {"solve": (g + n * np.eye(n), rng.standard_normal(n)),
-            "cholesky": (g @ g.T + n * np.eye(n),),
-            "eigh": (g @ g.T + n * np.eye(n),),
-            "svd": (g,)}
+def inputs(n, rng, batch=()):
+    g = rng.standard_normal((*batch, n, n))
+    spd = g @ np.swapaxes(g, -1, -2) + n * np.eye(n)
+    rhs = rng.standard_normal((*batch, n, 1) if batch else n)
+    return {"solve": (g + n * np.eye(n), rhs), "cholesky": (spd,), "eigh": (spd,), "svd": (g,)}
 
 
 FNS = {"solve": np.linalg.solve, "cholesky": np.linalg.cholesky, "eigh": np.linalg.eigh,
@@ -53,6 +54,9 @@ def main():
         ins = inputs(n, rng)
         for name, f in FNS.items():
             res[f"{name}/{n}"] = timeit(f, ins[name])
+    ins = inputs(SMALL, rng, (BATCH,))
+    for name, f in FNS.items():
+        res[f"{name}/{BATCH}x{SMALL}"] = timeit(f, ins[name])
     if "--json" in sys.argv:
         print(json.dumps({"numpy": np.__version__, "threads": os.environ["OPENBLAS_NUM_THREADS"],
                           "ms": res}))

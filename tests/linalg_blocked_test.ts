@@ -184,7 +184,9 @@ Deno.test("dgemm: every edge tile, strided, add and subtract, against a triple l
     setDgemmJs(js);
     for (const m of [1, 2, 3, 5, 6, 7, 13]) {
       for (const n of [1, 2, 3, 4, 5, 7, 9]) {
-        for (const kk of [1, 3, 5, 300]) {
+        // Products under 512 multiply-adds run in JS: k = 601, 603 put every edge tile (and the
+        // unrolled k loop's tails) in the wasm kernel.
+        for (const kk of [1, 3, 5, 601, 603]) {
           for (const sub of [false, true]) {
             const lda = kk + 3, ldb = n + 1, ldc = n + 5;
             const a0 = 7, b0 = a0 + m * lda + 2, c0 = b0 + kk * ldb + 1, size = c0 + m * ldc + 9;
@@ -206,22 +208,22 @@ Deno.test("dgemm: every edge tile, strided, add and subtract, against a triple l
     }
   }
   setDgemmJs(false);
-  for (const len of [0, 1, 3, 4, 5, 13]) {
-    const w = dWorkspace(64), init = randArr(64, len);
+  for (const len of [0, 1, 3, 16, 17, 18, 19, 20, 37]) { // rows under 16 stay in JS
+    const w = dWorkspace(128), init = randArr(128, len);
     w.set(init);
-    drot(w, 2, 30, len, 0.6, 0.8);
+    drot(w, 2, 60, len, 0.6, 0.8);
     const want = init.slice();
     let dot = 0;
     for (let i = 0; i < len; i++) {
-      const x = init[2 + i], y = init[30 + i];
+      const x = init[2 + i], y = init[60 + i];
       want[2 + i] = 0.6 * x - 0.8 * y;
-      want[30 + i] = 0.8 * x + 0.6 * y;
-      dot += want[2 + i] * want[30 + i];
+      want[60 + i] = 0.8 * x + 0.6 * y;
+      dot += want[2 + i] * want[60 + i];
     }
-    allClose(w.subarray(0, 64), want, { rtol: 0, atol: 1e-15 }, `drot ${len}`);
-    allClose([ddot(w, 2, 30, len)], [dot], { rtol: 1e-14, atol: 1e-15 }, `ddot ${len}`);
-    daxpy(w, 2, 30, len, -1.5);
-    for (let i = 0; i < len; i++) want[30 + i] += -1.5 * want[2 + i];
-    allClose(w.subarray(0, 64), want, { rtol: 0, atol: 1e-15 }, `daxpy ${len}`);
+    allClose(w.subarray(0, 128), want, { rtol: 0, atol: 1e-15 }, `drot ${len}`);
+    allClose([ddot(w, 2, 60, len)], [dot], { rtol: 1e-14, atol: 1e-15 }, `ddot ${len}`);
+    daxpy(w, 2, 60, len, -1.5);
+    for (let i = 0; i < len; i++) want[60 + i] += -1.5 * want[2 + i];
+    allClose(w.subarray(0, 128), want, { rtol: 0, atol: 1e-15 }, `daxpy ${len}`);
   }
 });

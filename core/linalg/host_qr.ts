@@ -69,10 +69,38 @@ export function accumulateQ(
 ): void {
   w.fill(0, offQ, offQ + m * q);
   for (let i = 0; i < q; i++) w[offQ + i * q + i] = 1;
+  if (m < NB) return accumulateSmall(w, vs, taus, q, offQ);
   for (let j0 = Math.floor((vs.length - 1) / NB) * NB; j0 >= 0; j0 -= NB) {
     const jb = Math.min(NB, vs.length - j0);
     const t = wyT(w, vs.slice(j0, j0 + jb), taus.slice(j0, j0 + jb), m - j0, offV);
     applyWy(w, m - j0, q - j0, jb, t, false, offV, offW, offQ + j0 * q + j0, q);
+  }
+}
+
+/**
+ * `accumulateQ` for small matrices: one reflector at a time by row operations (for a few rows
+ * the WY form's T and scratch cost more than they save).
+ */
+function accumulateSmall(
+  w: Float64Array,
+  vs: readonly Float64Array[],
+  taus: readonly number[],
+  q: number,
+  offQ: number,
+): void {
+  const s = new Float64Array(q);
+  for (let j = vs.length - 1; j >= 0; j--) {
+    const v = vs[j], tau = taus[j];
+    if (tau === 0) continue;
+    s.fill(0);
+    for (let i = 0; i < v.length; i++) {
+      const vi = v[i], ri = offQ + (j + i) * q;
+      for (let c = j; c < q; c++) s[c] += vi * w[ri + c];
+    }
+    for (let i = 0; i < v.length; i++) {
+      const f = tau * v[i], ri = offQ + (j + i) * q;
+      for (let c = j; c < q; c++) w[ri + c] -= f * s[c];
+    }
   }
 }
 

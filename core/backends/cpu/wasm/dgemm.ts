@@ -92,6 +92,13 @@ export function setDgemmJs(js: boolean): void {
   forceJs = js;
 }
 
+/**
+ * Below these sizes (multiply-adds of a product, elements of a row) the JavaScript loops are
+ * faster than a call into WebAssembly (measured: eigh/svd of 4×4-8×8 matrices ran 2× slower
+ * with every call in wasm).
+ */
+const SMALL_WORK = 512, SMALL_ROW = 16;
+
 /** Workspace limit in floats (1 GiB of the 4 GiB a 32-bit wasm memory can address). */
 export const DWORKSPACE_MAX: number = 1 << 27;
 
@@ -132,7 +139,7 @@ export function dgemm(
   ldc: number,
 ): void {
   if (m <= 0 || n <= 0 || k <= 0) return;
-  const inst = load();
+  const inst = m * n * k >= SMALL_WORK ? load() : null;
   if (inst && w === inst.f64) {
     (sub ? inst.sub : inst.add)(8 * a, 8 * sai, 8 * sak, 8 * b, 8 * ldb, 8 * c, 8 * ldc, m, n, k);
     return;
@@ -151,7 +158,7 @@ export function dgemm(
 
 /** Rows x, y of the workspace (offsets, `len` elements) ← (c·x − s·y, s·x + c·y). */
 export function drot(w: Float64Array, x: number, y: number, len: number, c: number, s: number) {
-  const inst = load();
+  const inst = len >= SMALL_ROW ? load() : null;
   if (inst && w === inst.f64) return inst.rot(8 * x, 8 * y, len, c, s);
   for (let i = 0; i < len; i++) {
     const xi = w[x + i], yi = w[y + i];
@@ -162,7 +169,7 @@ export function drot(w: Float64Array, x: number, y: number, len: number, c: numb
 
 /** Σ w[x + i]·w[y + i] for i < len. */
 export function ddot(w: Float64Array, x: number, y: number, len: number): number {
-  const inst = load();
+  const inst = len >= SMALL_ROW ? load() : null;
   if (inst && w === inst.f64) return inst.dot(8 * x, 8 * y, len);
   let s = 0;
   for (let i = 0; i < len; i++) s += w[x + i] * w[y + i];
@@ -171,7 +178,7 @@ export function ddot(w: Float64Array, x: number, y: number, len: number): number
 
 /** w[y + i] += t · w[x + i] for i < len. */
 export function daxpy(w: Float64Array, x: number, y: number, len: number, t: number): void {
-  const inst = load();
+  const inst = len >= SMALL_ROW ? load() : null;
   if (inst && w === inst.f64) return inst.axpy(8 * x, 8 * y, len, t);
   for (let i = 0; i < len; i++) w[y + i] += t * w[x + i];
 }
