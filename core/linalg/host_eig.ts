@@ -15,6 +15,7 @@
 import { dgemm, drot, dWorkspace } from "../backends/cpu/wasm/dgemm.ts";
 import { accumulateQ, NB as NB_WY, qr, wyScratch } from "./host_qr.ts";
 import { svdGkr } from "./host_svd.ts";
+import { tred2 } from "./host_tred2.ts";
 
 /** Flips column `j` of `q` (rows×cols, row-major) so its largest-magnitude entry is positive. */
 function signFix(q: Float64Array, rows: number, cols: number, j: number): boolean {
@@ -39,7 +40,9 @@ export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
   // Both phases work on Vᵀ (eigenvectors as rows), so that the inner loops of the reduction
   // and every QL rotation run along contiguous rows.
   const d = new Float64Array(n), e = new Float64Array(n);
-  const vt = tridiagonalize(a, d, e, n);
+  let vt: Float64Array;
+  if (n < NB_WY) tred2(vt = a.slice(), d, e, n);
+  else vt = tridiagonalize(a, d, e, n);
   implicitQl(vt, d, e, n);
   const order = [...d.keys()].sort((x, y) => d[x] - d[y]);
   const w = new Float64Array(n), vecs = new Float64Array(n * n);
