@@ -11,7 +11,8 @@ Each polynomial is a minimax fit by Lawson's algorithm (iteratively reweighted l
 which converges to the minimax solution of a linear Chebyshev system) against mpmath values at
 120 significant digits. The script then evaluates each polynomial in float64 by Horner's scheme
 and prints its maximum relative error. Most functions run in float64 lanes for float32 results,
-where ~2^-38 suffices for one final rounding; the float32-lane ones (EXP32_Q, TANH32_P) have
+where ~2^-38 suffices for one final rounding; the float32-lane ones (EXP32_Q, TANH32_P,
+ERF32_R, ERF32_Q) have
 their coefficients rounded to float32 before the error is measured.
 """
 import math
@@ -96,6 +97,20 @@ tp = mpf_array(lambda x: (mp.tanh(x) - x) / x ** 3, xs)
 TANH32_P = np.float32(lawson(zs, powers(7), tp, xs * zs / exact)).astype(np.float64)
 report("tanh f32", xs + xs * zs * horner(TANH32_P, zs), exact)
 
+# Float32 erf: erf(a) = a + a R(a^2) below 1, 1 - exp(-a^2) Q(a - 5/2) on [1, 4] (weighted by
+# exp(-a^2)/erf(a), the relative error it causes), both rounded to float32.
+a_s = cheb_nodes(1e-6, 1.0)
+exact = mpf_array(mp.erf, a_s)
+tr = mpf_array(lambda a: mp.erf(a) / a - 1, a_s)
+ERF32_R = np.float32(lawson(a_s * a_s, powers(7), tr, a_s / exact)).astype(np.float64)
+report("erf f32<1", a_s + a_s * horner(ERF32_R, a_s * a_s), exact)
+a_b = cheb_nodes(1.0, 4.0)
+exact = mpf_array(mp.erf, a_b)
+tq = mpf_array(lambda a: mp.erfc(a) * mp.exp(a * a), a_b)
+ERF32_Q = np.float32(lawson(a_b - 2.5, powers(10), tq, np.exp(-a_b * a_b) / exact))
+ERF32_Q = ERF32_Q.astype(np.float64)
+report("erf f32>1", 1 - np.exp(-a_b * a_b) * horner(ERF32_Q, a_b - 2.5), exact)
+
 # log((1+s)/(1-s)) = 2s + s z R(z), z = s^2, |s| <= (sqrt2-1)/(sqrt2+1) (mantissa in
 # [sqrt(1/2), sqrt 2), s = f / (2 + f)).
 S_MAX = (math.sqrt(2) - 1) / (math.sqrt(2) + 1) * (1 + 1e-9)
@@ -127,21 +142,6 @@ exact = mpf_array(mp.cos, rs)
 tcs = mpf_array(lambda r: (mp.cos(r) - 1 + r * r / 2) / r ** 4, rs)
 COS_C = lawson(zs, powers(4), tcs, zs * zs / exact)
 report("cos", 1 - zs / 2 + zs * zs * horner(COS_C, zs), exact)
-
-# erf(a) = a A(a^2) on 0 <= a <= 1/2; erf(a) = 1 - exp(-a^2) Q(a) on 1/2 <= a <= 4 (erf rounds
-# to 1 in float32 beyond 3.92). Q(a) = erfc(a) exp(a^2) is fitted in t = a - 9/4 with the
-# weight exp(-a^2) / erf(a): the relative error it causes in erf.
-ERF_SPLIT, ERF_TOP, ERF_MID = 0.5, 4.0, 2.25
-a_s = cheb_nodes(1e-6, ERF_SPLIT)
-exact = mpf_array(mp.erf, a_s)
-ta = mpf_array(lambda a: mp.erf(a) / a, a_s)
-ERF_A = lawson(a_s * a_s, powers(7), ta, a_s / exact)
-report("erf<1/2", a_s * horner(ERF_A, a_s * a_s), exact)
-a_b = cheb_nodes(ERF_SPLIT, ERF_TOP)
-exact = mpf_array(mp.erf, a_b)
-tq = mpf_array(lambda a: mp.erfc(a) * mp.exp(a * a), a_b)
-ERFC_Q = lawson(a_b - ERF_MID, powers(16), tq, np.exp(-a_b * a_b) / exact)
-report("erf>1/2", 1 - np.exp(-a_b * a_b) * horner(ERFC_Q, a_b - ERF_MID), exact)
 
 # Constants of the argument reductions, from mpmath at 120 digits.
 
@@ -189,13 +189,13 @@ with open(out, "w") as fh:
                       EXP32_Q))
     fh.write(ts_array("TANH32_P", "float32 tanh: tanh(x) = x + x·z·P(z), z = x², |x| ≤ 1.",
                       TANH32_P))
+    fh.write(ts_array("ERF32_R", "float32 erf: erf(a) = a + a·R(a²), 0 ≤ a ≤ 1.", ERF32_R))
+    fh.write(ts_array("ERF32_Q", "float32 erf: erf(a) = 1 − exp(−a²)·Q(a − 5/2), 1 ≤ a ≤ 4.",
+                      ERF32_Q))
     fh.write(ts_array("LOG_R", "log((1+s)/(1−s)) = 2s + s·z·R(z), z = s², |s| ≤ 0.1716.", LOG_R))
     fh.write(ts_array("EXPM1_P", "expm1(x) = x·(1 + x·P(x)), |x| ≤ 1/8.", EXPM1_P))
     fh.write(ts_array("SIN_S", "sin(r) = r + r·z·S(z), z = r², |r| ≤ π/4.", SIN_S))
     fh.write(ts_array("COS_C", "cos(r) = 1 − z/2 + z²·C(z), z = r², |r| ≤ π/4.", COS_C))
-    fh.write(ts_array("ERF_A", "erf(a) = a·A(a²), 0 ≤ a ≤ 1/2.", ERF_A))
-    fh.write(ts_array(
-        "ERFC_Q", "erf(a) = 1 − exp(−a²)·Q(a − 9/4), 1/2 ≤ a ≤ 4.", ERFC_Q))
     fh.write(ts_array("LN2_HI_LO", "ln 2 as a 42-bit head (k·head exact) and a tail.",
                       [LN2_HI, LN2_LO]))
     fh.write(ts_array("PIO2_PARTS", "π/2 in 35-bit parts (k·part exact for k < 2^18), then the rest.",

@@ -1,12 +1,12 @@
 /**
  * Float32-lane versions of the cheapest functions, for four lanes per instruction where the
- * float64 kernels of `vmath_f64.ts` handle two: exp, sigmoid and tanh. Each is within 2 ulp of
+ * float64 kernels of `vmath_f64.ts` handle two: exp, sigmoid, tanh and erf. Each is within 2 ulp of
  * `Math.fround(Math.f(x))` (measured over every float32 input where the result is not
  * trivially 0, 1 or inf, see tests/vmath_test.ts), with the same exact special values.
  * @module
  */
 import type { FuncBuilder } from "./assembler.ts";
-import { EXP32_Q, LN2_HI_LO, TANH32_P } from "./vmath_coeffs.ts";
+import { ERF32_Q, ERF32_R, EXP32_Q, LN2_HI_LO, TANH32_P } from "./vmath_coeffs.ts";
 import {
   bind,
   type Ex,
@@ -76,5 +76,19 @@ export function tanh32(f: FuncBuilder, x: Ex): Ex {
   const small = fAdd(a, fMul(fMul(a, z), horner32(z, TANH32_P)));
   const e = bind(f, exp32(f, fMul(a, fc(-2))));
   const big = fSub(fc(1), fDiv(fAdd(e, e), fAdd(fc(1), e)));
+  return select(xx, select(small, big, fLt(a, fc(1))), jc(-0x80000000));
+}
+
+/**
+ * erf(x): a + a·R(a²) below 1 (so the leading 2/√π adds no rounding of its own), else
+ * 1 − e^(−a²)·Q(a − 5/2) with a ≤ 4 (erf rounds to 1 beyond 3.92); odd.
+ */
+export function erf32(f: FuncBuilder, x: Ex): Ex {
+  const xx = bind(f, x);
+  const a = bind(f, fAbs(xx));
+  const small = fAdd(a, fMul(a, horner32(bind(f, fMul(a, a)), ERF32_R)));
+  const ac = bind(f, fPmin(a, fc(4)));
+  const e = exp32(f, fSub(fc(0), fMul(ac, ac)));
+  const big = fSub(fc(1), fMul(e, horner32(bind(f, fSub(ac, fc(2.5))), ERF32_Q)));
   return select(xx, select(small, big, fLt(a, fc(1))), jc(-0x80000000));
 }

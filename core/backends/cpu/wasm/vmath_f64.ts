@@ -9,8 +9,6 @@
 import { type FuncBuilder, V128 } from "./assembler.ts";
 import {
   COS_C,
-  ERF_A,
-  ERFC_Q,
   EXP_Q,
   EXPM1_P,
   LN2_HI_LO,
@@ -135,17 +133,6 @@ export function expm1Core(f: FuncBuilder, x: Ex): Ex {
   const small = dMul(xx, dAdd(ONE, dMul(xx, horner(xx, EXPM1_P))));
   const big = dSub(expCore(f, xx), ONE);
   return select(small, big, dLt(dAbs(xx), dc(0.125)));
-}
-
-/** erf(a) = a·A(a²) below 1/2, 1 − e^(−a²)·Q(a − 9/4) up to 4, 1 beyond; odd. */
-export function erfCore(f: FuncBuilder, x: Ex): Ex {
-  const xx = bind(f, x);
-  const a = bind(f, dAbs(xx));
-  const small = dMul(a, horner(bind(f, dMul(a, a)), ERF_A));
-  const ac = bind(f, dPmin(a, dc(4)));
-  const q = horner(bind(f, dSub(ac, dc(2.25))), ERFC_Q);
-  const big = dSub(ONE, dMul(expCore(f, dNeg(dMul(ac, ac))), q));
-  return copySign(select(small, big, dLt(a, dc(0.5))), xx);
 }
 
 /** |x| from which sin/cos take the Payne–Hanek reduction (k·π/2 parts stay exact below). */
