@@ -1,8 +1,9 @@
 /**
- * Float32-lane versions of the cheapest functions, for four lanes per instruction where the
- * float64 kernels of `vmath_f64.ts` handle two: exp, sigmoid, tanh and erf. Each is within 2 ulp of
- * `Math.fround(Math.f(x))` (measured over every float32 input where the result is not
- * trivially 0, 1 or inf, see tests/vmath_test.ts), with the same exact special values.
+ * Float32-lane versions of the most used functions, four lanes per instruction where the
+ * float64 kernels of `vmath_f64.ts` handle two: exp, sigmoid, tanh and erf. exp, tanh and erf
+ * are within 1 ulp of `Math.fround(Math.f(x))`, sigmoid within 2 (measured over every float32
+ * input where the result is not trivially 0, ±1 or inf by tests/vmath_exhaustive.ts), with
+ * the exact special values of `vmath.ts`.
  * @module
  */
 import type { FuncBuilder } from "./assembler.ts";

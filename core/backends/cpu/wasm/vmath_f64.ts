@@ -50,6 +50,7 @@ import {
   iShrU,
   iSub,
   or,
+  rarely,
   select,
   SIGN,
   swizzle,
@@ -196,13 +197,14 @@ export function sinCosCore(f: FuncBuilder, x: Ex, cosine: boolean): Ex {
   f.set(rL);
   const big = bind(f, dGe(dAbs(xx), dc(CW_LIMIT)));
   anyTrue(big)(f);
-  f.if(undefined, () => {
-    const [r2, kb2] = payneHanek(f, xx);
-    select(r2, r, big)(f);
-    f.set(rL);
-    select(kb2, kb, big)(f);
-    f.set(kbL);
-  });
+  f.if(undefined, () =>
+    rarely(f, () => {
+      const [r2, kb2] = payneHanek(f, xx);
+      select(r2, r, big)(f);
+      f.set(rL);
+      select(kb2, kb, big)(f);
+      f.set(kbL);
+    }));
   const z = bind(f, dMul(r, r));
   const sin = dMul(r, dAdd(ONE, dMul(z, horner(z, SIN_S))));
   const cos = dAdd(dSub(ONE, dMul(z, dc(0.5))), dMul(dMul(z, z), horner(z, COS_C)));

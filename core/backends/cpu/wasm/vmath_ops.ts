@@ -32,8 +32,20 @@ export const get = (l: number): Ex => (f) => f.get(l);
  * instructions at each use, a local one register read. */
 const constLocals = new WeakMap<FuncBuilder, Map<string, number>>();
 
+/** Functions emitting a rarely taken branch, whose constants stay in place. */
+const inlineConstants = new WeakSet<FuncBuilder>();
+
+/** Emits `body` with its constants as `v128.const` where used, not set at every call's start
+ * (for code that seldom runs, such as a branch for rare inputs). */
+export function rarely(f: FuncBuilder, body: () => void): void {
+  inlineConstants.add(f);
+  body();
+  inlineConstants.delete(f);
+}
+
 /** A constant of 16 bytes, through a local of `f` set once at the function's start. */
 const cached = (bytes: Uint8Array): Ex => (f) => {
+  if (inlineConstants.has(f)) return void f.v128Const(bytes);
   let m = constLocals.get(f);
   if (!m) constLocals.set(f, m = new Map());
   const key = bytes.join(",");
