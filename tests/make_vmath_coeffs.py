@@ -12,7 +12,7 @@ which converges to the minimax solution of a linear Chebyshev system) against mp
 120 significant digits. The script then evaluates each polynomial in float64 by Horner's scheme
 and prints its maximum relative error. Most functions run in float64 lanes for float32 results,
 where ~2^-38 suffices for one final rounding; the float32-lane ones (EXP32_Q, TANH32_P,
-ERF32_R, ERF32_Q) have
+ERF32_R, ERF32_Q, LOG32_R) have
 their coefficients rounded to float32 before the error is measured.
 """
 import math
@@ -121,6 +121,11 @@ tr = mpf_array(lambda s: (mp.log((1 + s) / (1 - s)) - 2 * s) / (s ** 3), ss)
 LOG_R = lawson(zs, powers(5), tr, ss * zs / exact)
 report("log", 2 * ss + ss * zs * horner(LOG_R, zs), exact)
 
+# Float32 log: log((1+s)/(1-s)) = 2s + s z R(z) as above, R rounded to float32 (only s z R, at
+# most 1% of the result, carries its error).
+LOG32_R = np.float32(lawson(zs, powers(4), tr, ss * zs / exact)).astype(np.float64)
+report("log f32", 2 * ss + ss * zs * horner(LOG32_R, zs), exact)
+
 # expm1(x) = x (1 + x P(x)) on |x| <= 1/8 (the rest goes through exp(x) - 1).
 EM1 = 0.125
 xs = cheb_nodes(-EM1, EM1)
@@ -192,6 +197,7 @@ with open(out, "w") as fh:
     fh.write(ts_array("ERF32_R", "float32 erf: erf(a) = a + a·R(a²), 0 ≤ a ≤ 1.", ERF32_R))
     fh.write(ts_array("ERF32_Q", "float32 erf: erf(a) = 1 − exp(−a²)·Q(a − 5/2), 1 ≤ a ≤ 4.",
                       ERF32_Q))
+    fh.write(ts_array("LOG32_R", "float32 log: R of LOG_R in float32, 4 terms.", LOG32_R))
     fh.write(ts_array("LOG_R", "log((1+s)/(1−s)) = 2s + s·z·R(z), z = s², |s| ≤ 0.1716.", LOG_R))
     fh.write(ts_array("EXPM1_P", "expm1(x) = x·(1 + x·P(x)), |x| ≤ 1/8.", EXPM1_P))
     fh.write(ts_array("SIN_S", "sin(r) = r + r·z·S(z), z = r², |r| ≤ π/4.", SIN_S))

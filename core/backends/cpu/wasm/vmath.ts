@@ -17,30 +17,30 @@
  * checks all this over ~10^6 inputs per function; tests/vmath_exhaustive.ts runs every float32
  * of a range (results off Math.fround(Math.f) by 1 ulp, 2 ulp): exp, all finite results
  * (545M inputs): 3.3%, 0; tanh [1e-10, 100] and [−2, −0.5] (351M): 2.1%, 0; sigmoid
- * [−104, 18] (526M): 24%, 0.05%; log, every positive float32 (2139M): 11 inputs, 0; log1p
+ * [−104, 18] (526M): 24%, 0.05%; log, every positive float32 (2139M): 0.63%, 0; log1p
  * [−1, 1e6] (725M): 18, 0; expm1 [−20, 89] (648M): 1964, 0; erf, the subnormals and
  * [1e-10, 4.5] (331M): 6.1%, 0; sin and cos [1e-10, 2^24], [1e30, 1.001e30], [3.4e38, max]
  * (481M each): ~100, 0.
  *
- * **How**: exp, sigmoid, tanh and erf, the functions of softmax, gates and GELU, run in float32
- * lanes (`vmath_f32.ts`: four lanes an instruction). The others widen each pair of lanes to
- * float64 (`vmath_f64.ts`), evaluate a polynomial there after an argument reduction (minimax
- * fits made by tests/make_vmath_coeffs.py, relative error ≤ 2^-38) and round once to float32:
- * half the lanes, but a one-rounding bound (results nearly always equal to the JavaScript
- * path's), float32 subnormals that are normal numbers, and float32's overflow thresholds far
- * from float64's, so special cases cost a few selects. Every lane is computed on its own
+ * **How**: exp, log, sigmoid, tanh and erf, the functions of softmax, losses, gates and GELU,
+ * run in float32 lanes (`vmath_f32.ts`: four lanes an instruction). The others widen each
+ * pair of lanes to float64 (`vmath_f64.ts`), evaluate a polynomial there after an argument
+ * reduction (minimax fits made by tests/make_vmath_coeffs.py, relative error ≤ 2^-38) and
+ * round once to float32: half the lanes, but a one-rounding bound (results nearly always
+ * equal to the JavaScript path's), float32 subnormals that are normal numbers, and float32's
+ * overflow thresholds far from float64's, so special cases cost a few selects. Every lane is computed on its own
  * (branch-free selects); the one branch, sin/cos's Payne–Hanek reduction, runs only when some
  * lane has |x| ≥ 2^17, and each lane's result is the same whichever lanes surround it.
  *
  * Throughput (2^20 elements, one core of the shared 2-vCPU machine, ns/element, against a
  * JavaScript loop of `Math.f` into a Float32Array): exp 1.7 (JS 7.3), sigmoid 2.3 (18),
- * tanh 3.6 (27), erf 5.0 (71), log 3.6 (15), log1p 6.1 (21), expm1 4.4 (23), sin 4.3 (29),
+ * tanh 3.6 (27), erf 5.0 (71), log 2.3 (15), log1p 6.1 (21), expm1 4.4 (23), sin 4.3 (29),
  * cos 4.5 (29), pow 18 (40).
  * @module
  */
 import { FuncBuilder, V128 } from "./assembler.ts";
-import { expm1Core, log1pCore, logCore, powCore, sinCosCore } from "./vmath_f64.ts";
-import { erf32, exp32, sigmoid32, tanh32 } from "./vmath_f32.ts";
+import { expm1Core, log1pCore, powCore, sinCosCore } from "./vmath_f64.ts";
+import { erf32, exp32, log32, sigmoid32, tanh32 } from "./vmath_f32.ts";
 import { bind, demote, type Ex, get, hoistConstants, promoteLow, shuffle } from "./vmath_ops.ts";
 
 /** The functions {@link VMATH_F32} provides. */
@@ -97,7 +97,7 @@ function f32x4(arity: 1 | 2, core: (f: FuncBuilder, ...xs: Ex[]) => Ex): () => F
  */
 export const VMATH_F32: Readonly<Record<VecMathName, () => FuncBuilder>> = {
   exp: native(exp32),
-  log: f32x4(1, logCore),
+  log: native(log32),
   log1p: f32x4(1, log1pCore),
   expm1: f32x4(1, expm1Core),
   tanh: native(tanh32),

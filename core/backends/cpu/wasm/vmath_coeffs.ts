@@ -56,6 +56,13 @@ export const ERF32_Q: readonly number[] = [
   -5.969802077743225e-05,
   -2.8349075364531018e-05,
 ];
+/** float32 log: R of LOG_R in float32, 4 terms. */
+export const LOG32_R: readonly number[] = [
+  0.6666666269302368,
+  0.4000033438205719,
+  0.2853734791278839,
+  0.23581472039222717,
+];
 /** log((1+s)/(1−s)) = 2s + s·z·R(z), z = s², |s| ≤ 0.1716. */
 export const LOG_R: readonly number[] = [
   0.6666666667576855,

@@ -1,20 +1,23 @@
 /**
  * Float32-lane versions of the most used functions, four lanes per instruction where the
- * float64 kernels of `vmath_f64.ts` handle two: exp, sigmoid, tanh and erf. exp, tanh and erf
- * are within 1 ulp of `Math.fround(Math.f(x))`, sigmoid within 2 (measured over every float32
- * input where the result is not trivially 0, ±1 or inf by tests/vmath_exhaustive.ts), with
- * the exact special values of `vmath.ts`.
+ * float64 kernels of `vmath_f64.ts` handle two: exp, log, sigmoid, tanh and erf. All but
+ * sigmoid are within 1 ulp of `Math.fround(Math.f(x))`, sigmoid within 2 (measured over every
+ * float32 input where the result is not trivially 0, ±1 or inf by tests/vmath_exhaustive.ts),
+ * with the exact special values of `vmath.ts`.
  * @module
  */
 import type { FuncBuilder } from "./assembler.ts";
-import { ERF32_Q, ERF32_R, EXP32_Q, LN2_HI_LO, TANH32_P } from "./vmath_coeffs.ts";
+import { ERF32_Q, ERF32_R, EXP32_Q, LN2_HI_LO, LOG32_R, TANH32_P } from "./vmath_coeffs.ts";
 import {
+  and,
   bind,
   type Ex,
   fAbs,
   fAdd,
   fc,
   fDiv,
+  fEq,
+  fFromInt,
   fGe,
   fGt,
   fLt,
@@ -92,4 +95,31 @@ export function erf32(f: FuncBuilder, x: Ex): Ex {
   const e = exp32(f, fSub(fc(0), fMul(ac, ac)));
   const big = fSub(fc(1), fMul(e, horner32(bind(f, fSub(ac, fc(2.5))), ERF32_Q)));
   return select(xx, select(small, big, fLt(a, fc(1))), jc(-0x80000000));
+}
+
+/**
+ * log(x) = e·ln2 + log(m) for x = m·2^e, m in [√½, √2) (subnormals scaled by 2^23 first):
+ * with f = m − 1 and s = f/(2 + f), log(m) = f − (f²/2 − s·(f²/2 + z·R(z))), z = s², which
+ * leaves the last rounding to the sum with f. +inf → +inf, ±0 → −inf, negative or NaN → NaN.
+ */
+export function log32(f: FuncBuilder, x: Ex): Ex {
+  const xx = bind(f, x);
+  const sub = bind(f, fLt(xx, fc(2 ** -126)));
+  const xs = select(fMul(xx, fc(2 ** 23)), xx, sub);
+  // Bits offset so that the exponent field counts from √½ (0x3f3504f3) instead of 1.
+  const ib = bind(f, jAdd(xs, jc(0x3f800000 - 0x3f3504f3)));
+  const e = fSub(fFromInt(jSub(jShrS(ib, 23), jc(127))), select(fc(23), fc(0), sub));
+  const ee = bind(f, e);
+  const fm = bind(f, fSub(jAdd(and(ib, jc(0x007fffff)), jc(0x3f3504f3)), fc(1)));
+  const s = bind(f, fDiv(fm, fAdd(fc(2), fm)));
+  const z = bind(f, fMul(s, s));
+  const hfsq = bind(f, fMul(fc(0.5), fMul(fm, fm)));
+  const inner = fSub(
+    hfsq,
+    fAdd(fMul(s, fAdd(hfsq, fMul(z, horner32(z, LOG32_R)))), fMul(ee, fc(LN2_LO32))),
+  );
+  let r = fAdd(fMul(ee, fc(LN2_HI32)), fSub(fm, inner));
+  r = select(fc(Infinity), r, fEq(xx, fc(Infinity)));
+  r = select(fc(-Infinity), r, fEq(xx, fc(0)));
+  return select(r, fc(NaN), fGe(xx, fc(0)));
 }

@@ -126,6 +126,10 @@ export const fPmin: (a: Ex, b: Ex) => Ex = op2(0xea);
 export const fPmax: (a: Ex, b: Ex) => Ex = op2(0xeb);
 /** `f32x4.abs`. */
 export const fAbs: (a: Ex) => Ex = op1(0xe0);
+/** `f32x4.eq`. */
+export const fEq: (a: Ex, b: Ex) => Ex = op2(0x41);
+/** `f32x4.convert_i32x4_s`: int32 lanes to float32. */
+export const fFromInt: (a: Ex) => Ex = op1(0xfa);
 /** `f32x4.lt`. */
 export const fLt: (a: Ex, b: Ex) => Ex = op2(0x43);
 /** `f32x4.gt`. */
