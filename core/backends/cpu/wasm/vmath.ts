@@ -28,9 +28,10 @@
  * reduction (minimax fits made by tests/make_vmath_coeffs.py, relative error ≤ 2^-38) and
  * round once to float32: half the lanes, but a one-rounding bound (results nearly always
  * equal to the JavaScript path's), float32 subnormals that are normal numbers, and float32's
- * overflow thresholds far from float64's, so special cases cost a few selects. Every lane is computed on its own
- * (branch-free selects); the one branch, sin/cos's Payne–Hanek reduction, runs only when some
- * lane has |x| ≥ 2^17, and each lane's result is the same whichever lanes surround it.
+ * overflow thresholds far from float64's, so special cases cost a few selects. Every lane is
+ * computed on its own (branch-free selects); the one branch, sin/cos's Payne–Hanek reduction,
+ * runs only when some lane has |x| ≥ 2^17, and each lane's result is the same whichever lanes
+ * surround it.
  *
  * Throughput (2^20 elements, one core of the shared 2-vCPU machine, ns/element, against a
  * JavaScript loop of `Math.f` into a Float32Array): exp 1.7 (JS 7.3), sigmoid 2.3 (18),
