@@ -33,10 +33,10 @@
  * runs only when some lane has |x| ≥ 2^17, and each lane's result is the same whichever lanes
  * surround it.
  *
- * Throughput (2^20 elements, one core of the shared 2-vCPU machine, ns/element, against a
- * JavaScript loop of `Math.f` into a Float32Array): exp 1.7 (JS 7.3), sigmoid 2.3 (18),
- * tanh 3.6 (27), erf 5.0 (71), log 2.3 (15), log1p 6.1 (21), expm1 4.4 (23), sin 4.3 (29),
- * cos 4.5 (29), pow 18 (40).
+ * Throughput (one run of `KILN_VMATH_BENCH=1` tests/vmath_test.ts: 2^20 elements, one core of
+ * the shared 2-vCPU machine, ns/element, against a JavaScript loop of `Math.f` into a
+ * Float32Array): exp 1.9 (JS 8.3), log 2.6 (16), sigmoid 2.5 (21), tanh 3.7 (30), erf 4.9
+ * (78), sin 4.5 (32), cos 4.5 (32), log1p 5.1 (43), expm1 5.1 (25), pow 15 (36).
  * @module
  */
 import { FuncBuilder, V128 } from "./assembler.ts";
