@@ -1,6 +1,6 @@
 /**
  * Float32-lane versions of the most used functions, four lanes per instruction where the
- * float64 kernels of `vmath_f64.ts` handle two: exp, log, sigmoid, tanh and erf. All but
+ * float64 kernels of `vmath_f64.ts` handle two: exp, log, log1p, sigmoid, tanh and erf. All but
  * sigmoid are within 1 ulp of `Math.fround(Math.f(x))`, sigmoid within 2 (measured over every
  * float32 input where the result is not trivially 0, ±1 or inf by tests/vmath_exhaustive.ts),
  * with the exact special values of `vmath.ts`.
@@ -31,6 +31,7 @@ import {
   jShl,
   jShrS,
   jSub,
+  or,
   select,
 } from "./vmath_ops.ts";
 
@@ -103,6 +104,11 @@ export function erf32(f: FuncBuilder, x: Ex): Ex {
  * leaves the last rounding to the sum with f. +inf → +inf, ±0 → −inf, negative or NaN → NaN.
  */
 export function log32(f: FuncBuilder, x: Ex): Ex {
+  return logPlus(f, x, fc(0));
+}
+
+/** log(x) + c for a small correction `c` (|c| ≤ 2^-24), added before the last roundings. */
+function logPlus(f: FuncBuilder, x: Ex, c: Ex): Ex {
   const xx = bind(f, x);
   const sub = bind(f, fLt(xx, fc(2 ** -126)));
   const xs = select(fMul(xx, fc(2 ** 23)), xx, sub);
@@ -114,12 +120,23 @@ export function log32(f: FuncBuilder, x: Ex): Ex {
   const s = bind(f, fDiv(fm, fAdd(fc(2), fm)));
   const z = bind(f, fMul(s, s));
   const hfsq = bind(f, fMul(fc(0.5), fMul(fm, fm)));
-  const inner = fSub(
-    hfsq,
-    fAdd(fMul(s, fAdd(hfsq, fMul(z, horner32(z, LOG32_R)))), fMul(ee, fc(LN2_LO32))),
-  );
+  const tail = fAdd(fMul(ee, fc(LN2_LO32)), c);
+  const inner = fSub(hfsq, fAdd(fMul(s, fAdd(hfsq, fMul(z, horner32(z, LOG32_R)))), tail));
   let r = fAdd(fMul(ee, fc(LN2_HI32)), fSub(fm, inner));
   r = select(fc(Infinity), r, fEq(xx, fc(Infinity)));
   r = select(fc(-Infinity), r, fEq(xx, fc(0)));
   return select(r, fc(NaN), fGe(xx, fc(0)));
+}
+
+/**
+ * log(1 + x) = log(u) + (1 + x − u)/u with u = 1 + x rounded: the rounding error of u, exact
+ * by TwoSum, corrects the logarithm of u. x = ±0 and +inf are returned as they are.
+ */
+export function log1p32(f: FuncBuilder, x: Ex): Ex {
+  const xx = bind(f, x);
+  const u = bind(f, fAdd(fc(1), xx));
+  const bv = bind(f, fSub(u, fc(1)));
+  const err = fAdd(fSub(fc(1), fSub(u, bv)), fSub(xx, bv));
+  const r = logPlus(f, u, fDiv(err, u));
+  return select(xx, r, or(fEq(xx, fc(0)), fEq(xx, fc(Infinity))));
 }

@@ -24,7 +24,6 @@ import {
   bc,
   bind,
   bSub,
-  copySign,
   dAbs,
   dAdd,
   dc,
@@ -37,7 +36,6 @@ import {
   dMul,
   dNe,
   dNearest,
-  dNeg,
   dPmax,
   dPmin,
   dSub,
@@ -106,26 +104,6 @@ export function logParts(f: FuncBuilder, y: Ex): { e: Ex; logm: Ex } {
   const logm = dAdd(dMul(dc(2), s), dMul(dMul(s, z), horner(z, LOG_R)));
   // e as a float64: the biased exponent added to MAGIC's bits, minus MAGIC and the bias.
   return { e: dSub(iAdd(eb, ic(MAGIC_BITS)), dc(MAGIC + 1023)), logm };
-}
-
-/** log(y) with the special values: +inf → +inf, ±0 → −inf, negative or NaN → NaN. */
-export function logCore(f: FuncBuilder, y: Ex): Ex {
-  const yy = bind(f, y);
-  const { e, logm } = logParts(f, yy);
-  const ee = bind(f, e);
-  let r = dAdd(dMul(ee, dc(LN2_HI)), dAdd(logm, dMul(ee, dc(LN2_LO))));
-  r = select(INF, r, dEq(yy, INF));
-  r = select(dc(-Infinity), r, dEq(yy, dc(0)));
-  return select(r, NAN, dGe(yy, dc(0)));
-}
-
-/** log(1+x), through Goldberg's log(u)·x/(u−1) with u = 1+x rounded (x when u = 1). */
-export function log1pCore(f: FuncBuilder, x: Ex): Ex {
-  const xx = bind(f, x);
-  const u = bind(f, dAdd(ONE, xx));
-  const l = logCore(f, u);
-  const r = select(xx, dMul(l, dDiv(xx, dSub(u, ONE))), dEq(u, ONE));
-  return select(INF, r, dEq(xx, INF));
 }
 
 /** e^x − 1: x·(1 + x·P(x)) for |x| < 1/8 (keeps −0 and tiny x), else exp(x) − 1. */

@@ -94,8 +94,6 @@ export const dPmin: (a: Ex, b: Ex) => Ex = op2(0xf6);
 export const dPmax: (a: Ex, b: Ex) => Ex = op2(0xf7);
 /** `f64x2.abs`. */
 export const dAbs: (a: Ex) => Ex = op1(0xec);
-/** `f64x2.neg`. */
-export const dNeg: (a: Ex) => Ex = op1(0xed);
 /** `f64x2.floor`. */
 export const dFloor: (a: Ex) => Ex = op1(0x75);
 /** `f64x2.nearest` (ties to even). */
@@ -203,5 +201,3 @@ export function horner32(x: Ex, cs: readonly number[]): Ex {
 
 /** The sign bit of each float64 lane. */
 export const SIGN: Ex = ic(-0x8000000000000000n);
-/** `x` with the sign of `s` (bit for bit, so −0 and NaN keep theirs). */
-export const copySign = (x: Ex, s: Ex): Ex => select(s, x, SIGN);
