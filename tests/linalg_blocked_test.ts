@@ -227,3 +227,18 @@ Deno.test("dgemm: every edge tile, strided, add and subtract, against a triple l
     allClose(w.subarray(0, 128), want, { rtol: 0, atol: 1e-15 }, `daxpy ${len}`);
   }
 });
+
+Deno.test("linalg blocked: svd and eigh scale with their input, near under- and overflow", () => {
+  // The reflections' norms take a fast sum of squares, and Math.hypot where that sum could
+  // overflow or underflow: c·A must give c times A's singular values and eigenvalues.
+  const n = 40, a = randArr(n * n, 99), sym = mul(a, tr(a, n, n), n, n, n);
+  const s1 = get(k.linalg.svd(T(a, [n, n]), { computeUv: false }));
+  const w1 = get(k.linalg.eigh(T(sym, [n, n]))[0]);
+  for (const c of [1e-200, 1e-160, 1e160, 1e200]) {
+    const sc = get(k.linalg.svd(T(a.map((x) => x * c), [n, n]), { computeUv: false }));
+    allClose(sc.map((x) => x / c), s1, { rtol: 1e-12, atol: 0 }, `svd scaled by ${c}`);
+    const cs = Math.sqrt(c); // keep c·AAᵀ finite
+    const wc = get(k.linalg.eigh(T(sym.map((x) => x * cs), [n, n]))[0]);
+    allClose(wc.map((x) => x / cs), w1, { rtol: 1e-12, atol: 1e-12 }, `eigh scaled by ${cs}`);
+  }
+});

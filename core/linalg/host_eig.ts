@@ -62,7 +62,12 @@ export function eigh(a: Float64Array, n: number): [Float64Array, Float64Array] {
  * On exit `d` is the diagonal, `e[1..]` the subdiagonal, and the returned workspace holds Qᵀ
  * (n×n at offset 0), the starting point of the QL rotations.
  */
-function tridiagonalize(a: Float64Array, d: Float64Array, e: Float64Array, n: number) {
+function tridiagonalize(
+  a: Float64Array,
+  d: Float64Array,
+  e: Float64Array,
+  n: number,
+): Float64Array {
   const m = Math.max(n - 1, 0); // Q = diag(1, Q'), Q' m×m
   const ov = n * n, ovw = ov + n, owv = ovw + 2 * n, op = owv + 2 * n, oq = op + n;
   const offV = oq + m * m, offW = offV + m * NB_WY + NB_WY * NB_WY;

@@ -30,8 +30,11 @@ export function svdGkr(
   for (let k = 0; k < Math.max(nct, nrt); k++) {
     if (k < nct) {
       // Reflector for column k below the diagonal; s[k] the new diagonal entry.
-      let nrm = 0;
-      for (let i = k; i < m; i++) nrm = Math.hypot(nrm, w[A(i, k)]);
+      let nrm = norm2(ddot(w, A(k, k), A(k, k), m - k));
+      if (nrm < 0) {
+        nrm = 0;
+        for (let i = k; i < m; i++) nrm = Math.hypot(nrm, w[A(i, k)]);
+      }
       if (nrm !== 0) {
         if (w[A(k, k)] < 0) nrm = -nrm;
         for (let i = k; i < m; i++) w[A(i, k)] /= nrm;
@@ -49,8 +52,13 @@ export function svdGkr(
     if (k < nct) { for (let i = k; i < m; i++) w[uo + k * m + i] = w[A(i, k)]; }
     if (k < nrt) {
       // Reflector for row k right of the superdiagonal; e[k] the new superdiagonal entry.
-      let nrm = 0;
-      for (let i = k + 1; i < n; i++) nrm = Math.hypot(nrm, e[i]);
+      let ss = 0;
+      for (let i = k + 1; i < n; i++) ss += e[i] * e[i];
+      let nrm = norm2(ss);
+      if (nrm < 0) {
+        nrm = 0;
+        for (let i = k + 1; i < n; i++) nrm = Math.hypot(nrm, e[i]);
+      }
       if (nrm !== 0) {
         if (e[k + 1] < 0) nrm = -nrm;
         for (let i = k + 1; i < n; i++) e[i] /= nrm;
@@ -92,7 +100,7 @@ function accumulateU(
   n: number,
   nct: number,
   s: Float64Array,
-) {
+): void {
   const U = (i: number, j: number) => uo + j * m + i;
   for (let j = nct; j < n; j++) w[U(j, j)] = 1;
   for (let k = nct - 1; k >= 0; k--) {
@@ -112,7 +120,13 @@ function accumulateU(
 }
 
 /** Vᵀ (rows = columns of V, n×n at vo) from the row reflectors stored there. */
-function accumulateV(w: Float64Array, vo: number, n: number, nrt: number, e: Float64Array) {
+function accumulateV(
+  w: Float64Array,
+  vo: number,
+  n: number,
+  nrt: number,
+  e: Float64Array,
+): void {
   const V = (i: number, j: number) => vo + j * n + i;
   for (let k = n - 1; k >= 0; k--) {
     if (k < nrt && e[k] !== 0) {
@@ -236,6 +250,14 @@ function qrSweeps(
       p--;
     }
   }
+}
+
+/**
+ * √ss for a sum of squares ss, or −1 when ss may have overflowed or underflowed (then the caller
+ * takes the norm by `Math.hypot`, 20× slower per element but safe at any scale, as dnrm2).
+ */
+function norm2(ss: number): number {
+  return ss > 1e-280 && ss < 1e280 ? Math.sqrt(ss) : -1;
 }
 
 function swapRows(w: Float64Array, x: number, y: number, len: number): void {

@@ -157,7 +157,14 @@ export function dgemm(
 }
 
 /** Rows x, y of the workspace (offsets, `len` elements) ← (c·x − s·y, s·x + c·y). */
-export function drot(w: Float64Array, x: number, y: number, len: number, c: number, s: number) {
+export function drot(
+  w: Float64Array,
+  x: number,
+  y: number,
+  len: number,
+  c: number,
+  s: number,
+): void {
   const inst = len >= SMALL_ROW ? load() : null;
   if (inst && w === inst.f64) return inst.rot(8 * x, 8 * y, len, c, s);
   for (let i = 0; i < len; i++) {
