@@ -62,8 +62,9 @@ Deno.test("memory: pooled buffers are reused", async () => {
   }
   const after = k.memoryStats();
   assert.equal(after.buffers, before.buffers);
+  // At most two: the first result's arena block and the heap array it moves to when bound.
   assert.ok(
-    after.allocations - before.allocations <= 1,
+    after.allocations - before.allocations <= 2,
     `${after.allocations - before.allocations} fresh allocations`,
   );
 });
