@@ -88,6 +88,8 @@ class CpuKernel implements CompiledKernel {
     readonly wasm: WasmFn | null,
     /** Whether the WebAssembly kernel runs SIMD lanes. */
     readonly simd: boolean,
+    /** Loop iterations per launch (see `LoweredKernel.work`). */
+    readonly work = 0,
   ) {}
   /** The JavaScript kernel, compiled on first use. */
   get fn(): KernelFn {
@@ -213,7 +215,7 @@ export class CpuBackend implements Backend {
         const inst = new WebAssembly.Instance(new WebAssembly.Module(lowered.bytes), { env });
         wasm = inst.exports.kernel as WasmFn;
       }
-      k = new CpuKernel(source, wasm, lowered?.simd ?? false);
+      k = new CpuKernel(source, wasm, lowered?.simd ?? false, lowered?.work ?? 0);
       this.cache.set(key, k);
     }
     return k;
@@ -221,13 +223,13 @@ export class CpuBackend implements Backend {
 
   /**
    * Whether copying a launch's JavaScript-heap inputs into the arena would cost more than the
-   * kernel: a gather of one batch from a whole dataset reads a sliver of a large input, which
-   * the JavaScript kernel reads where it is.
+   * kernel (they hold far more elements than its loops visit): a gather of one batch from a
+   * whole dataset reads a sliver of a large input, which the JavaScript kernel reads in place.
    */
-  private copiesDominate(out: CpuBuffer, ins: readonly CpuBuffer[]): boolean {
+  private copiesDominate(k: CpuKernel, ins: readonly CpuBuffer[]): boolean {
     let heap = 0;
-    for (const b of ins) if (b.ptr < 0) heap += b.data.byteLength;
-    return heap > (1 << 20) + 4 * out.data.byteLength;
+    for (const b of ins) if (b.ptr < 0) heap += b.size;
+    return heap > (1 << 18) + 4 * k.work;
   }
 
   /** Runs a WebAssembly kernel; inputs and an output on the JavaScript heap get arena copies
@@ -281,7 +283,7 @@ export class CpuBackend implements Backend {
         const out = l.output as CpuBuffer;
         const ins = l.inputs as CpuBuffer[];
         const t0 = timed ? performance.now() : 0;
-        const path = k.wasm && !this.copiesDominate(out, ins) && this.runWasm(k.wasm, out, ins)
+        const path = k.wasm && !this.copiesDominate(k, ins) && this.runWasm(k.wasm, out, ins)
           ? (k.simd ? "wasm simd" : "wasm")
           : (k.fn(out.data, ins.map((b) => b.data)), "js");
         if (timed) {

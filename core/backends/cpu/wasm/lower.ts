@@ -56,6 +56,9 @@ export interface LoweredKernel {
   readonly imports: readonly MathName[];
   /** Whether some loop runs in SIMD lanes. */
   readonly simd: boolean;
+  /** Loop iterations of one launch (all loops, nested ones multiplied out): about how many
+   * input elements it reads. */
+  readonly work: number;
 }
 
 /** Thrown (and caught by `lowerKernel`) for a kernel this compiler does not handle. */
@@ -155,7 +158,24 @@ class Lowering {
       { name: "kernel", body: f },
     ];
     const bytes = assembleModule(funcs, { minPages: 1, maxPages: 65536, shared: true }, imports);
-    return { bytes, imports: this.imports, simd: this.vec.size > 0 };
+    return { bytes, imports: this.imports, simd: this.vec.size > 0, work: this.work() };
+  }
+
+  private work(): number {
+    let total = 0;
+    const walk = (items: readonly (Instr | Loop)[], outer: number) => {
+      for (const it of items) {
+        if (!("kind" in it) || (it !== this.ir.out && !this.live.has(it))) continue;
+        let v = outer;
+        it.scopes.forEach((s, k) => {
+          v *= it.sizes[k] ?? 1;
+          walk(s.items, v);
+        });
+        total += v;
+      }
+    };
+    walk(this.ir.root.items, 1);
+    return total;
   }
 
   // ------------------------------------------------------------------------ planning --
