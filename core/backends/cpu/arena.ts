@@ -13,7 +13,7 @@
  * stay valid when it grows and Workers can run kernels on it.
  * @module
  */
-import { type DType, itemsize, type TypedArray } from "../../dtype.ts";
+import type { DType, TypedArray } from "../../dtype.ts";
 
 const PAGE = 65536;
 /** The memory may grow to 4 GiB (wasm32's address space). */
@@ -166,11 +166,6 @@ export class Arena {
   /** Bytes the memory holds now (allocated or not). */
   get capacity(): number {
     return this.memory.buffer.byteLength;
-  }
-
-  /** Bytes a view of `size` elements of `d` takes. */
-  static bytes(d: DType, size: number): number {
-    return size * itemsize(d);
   }
 }
 

@@ -111,7 +111,6 @@ export class CpuBackend implements Backend {
   private cache = new Map<string, CpuKernel>();
 
   private readonly arena: Arena | null = wasmEnabled() ? arena() : null;
-  private arenaBuffers = 0;
 
   alloc(dtype: DType, size: number): CpuBuffer {
     const a = this.arena;
@@ -123,7 +122,6 @@ export class CpuBackend implements Backend {
         this.allocations += a.bumps - before;
         this.live++;
         this.liveBytes += bytes;
-        this.arenaBuffers++;
         return new CpuBuffer(dtype, size, a.view(dtype, ptr, size), this, ptr);
       }
     }
@@ -157,7 +155,6 @@ export class CpuBackend implements Backend {
     const heap = pooled ?? allocArray(b.dtype, b.size);
     heap.set(b.data);
     this.arena!.release(b.ptr, b.size * itemsize(b.dtype));
-    this.arenaBuffers--;
     b.data = heap;
     b.ptr = -1;
   }
@@ -167,7 +164,6 @@ export class CpuBackend implements Backend {
     this.forget(b.dtype, b.size);
     if (b.ptr >= 0) {
       this.arena!.release(b.ptr, b.size * itemsize(b.dtype));
-      this.arenaBuffers--;
       return;
     }
     const bytes = b.size * itemsize(b.dtype);

@@ -9,7 +9,7 @@
  * everything that depends on its index vectorizes: loads whose index is affine in it (stride 1
  * is one `v128.load`, other strides gather four scalars), integer index arithmetic that is
  * affine in it (computed once as a scalar for lane 0: lane j adds j × its coefficient), and
- * ops with a vector rendering (`ops.ts`). The output loop vectorizes across output elements
+ * ops with a vector rendering (`ops_vector.ts`). The output loop vectorizes across output elements
  * (reductions nested in it then carry one accumulator per lane); otherwise a reduction
  * vectorizes along its own innermost axis and combines its lanes at the end. Sizes that are
  * not multiples of four finish in a scalar loop.
@@ -37,17 +37,9 @@ import type { DType } from "../../../dtype.ts";
 import { type Instr, type KernelIR, linearForm, liveSet, type Loop } from "../../../ir/kernel.ts";
 import { prim } from "../../../ir/primitive.ts";
 import { type VecMathName, VMATH_F32 } from "./vmath.ts";
-import {
-  HIGH_HALF,
-  I,
-  LOW_HALVES,
-  type MathName,
-  type OpContext,
-  scalarOp,
-  V,
-  vectorOp,
-  X,
-} from "./ops.ts";
+import { HIGH_HALF, I, LOW_HALVES, type MathName, type OpContext, V, X } from "./ops.ts";
+import { scalarOp } from "./ops_scalar.ts";
+import { vectorOp } from "./ops_vector.ts";
 
 /** The module bytes and what it needs at instantiation. */
 export interface LoweredKernel {
@@ -307,11 +299,8 @@ class Lowering {
       dtype: i.dtype,
       temp: (t) => this.temp(t),
       callF64: (name) => this.f.call(this.importIndex(name)),
-      callV: (name) => {
-        const k = this.vmath.indexOf(name as VecMathName);
-        if (k < 0) return this.callLanes(name);
-        this.f.call(this.imports.length + k);
-      },
+      // Every float32 math op of the kernel was collected into `vmath` by the constructor.
+      callV: (name) => this.f.call(this.imports.length + this.vmath.indexOf(name as VecMathName)),
     };
   }
 
@@ -319,22 +308,6 @@ class Lowering {
     const k = this.imports.indexOf(name);
     if (k < 0) throw new Error(`internal: math import ${name} missing`);
     return k;
-  }
-
-  /** A vector math call done lane by lane through the float64 imports. */
-  private callLanes(name: MathName): void {
-    const f = this.f, two = name === "pow";
-    const y = two ? this.temp("v128") : -1;
-    const x = this.temp("v128"), r = this.temp("v128");
-    if (two) f.set(y);
-    f.tee(x).set(r);
-    for (let lane = 0; lane < 4; lane++) {
-      f.get(r).get(x).simdOp(V.f32x4_extract_lane, lane).raw(X.f64_promote_f32);
-      if (two) f.get(y).simdOp(V.f32x4_extract_lane, lane).raw(X.f64_promote_f32);
-      f.call(this.importIndex(name)).raw(X.f32_demote_f64);
-      f.simdOp(V.f32x4_replace_lane, lane).set(r);
-    }
-    f.get(r);
   }
 
   private address(i: Instr): void {
@@ -620,6 +593,3 @@ class Lowering {
     }
   }
 }
-
-/** Bytes per element of a dtype in the arena. */
-export { itemBytes };
