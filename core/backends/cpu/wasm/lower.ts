@@ -183,13 +183,22 @@ class Lowering {
       for (const it of s.items) {
         if (!("kind" in it) || !this.live.has(it)) continue;
         this.plan(it, inside || (!!info && k === last));
-        if (k === last && this.vec.has(it)) nestedVec = true;
+        if (k === last && this.vectorizedWithin(it)) nestedVec = true;
       }
     });
     if (!info && !inside && l === this.ir.out && !nestedVec) {
       const gather = this.analyze(l);
       if (gather) this.vec.set(l, gather);
     }
+  }
+
+  /** Whether `l` or a loop nested in it at any depth vectorizes (then no loop around it may:
+   * its lanes would mix with theirs). */
+  private vectorizedWithin(l: Loop): boolean {
+    if (this.vec.has(l)) return true;
+    return l.scopes.some((s) =>
+      s.items.some((it) => "kind" in it && this.live.has(it) && this.vectorizedWithin(it))
+    );
   }
 
   /** Whether loop `l`'s innermost axis vectorizes, with what depends on its index. */
